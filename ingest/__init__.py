@@ -1,0 +1,1 @@
+"""Files to chunks: loaders, metadata, masking and chunking. Knows nothing about the store."""

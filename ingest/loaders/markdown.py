@@ -1,0 +1,73 @@
+"""Markdown with optional YAML front matter; ATX headings start new sections."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from ingest.loaders import LoadError
+from ingest.loaders.text import read_text
+from ingest.types import Section, SourceDocument
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
+
+
+def split_front_matter(text: str) -> tuple[dict[str, object], str]:
+    """Return the YAML front matter (or {}) and the text after it.
+
+    Raises:
+        LoadError: the front matter is not valid YAML or not a mapping.
+    """
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        data = yaml.safe_load(match.group(1) or "") or {}
+    except yaml.YAMLError as exc:
+        raise LoadError(f"ugyldig YAML i front matter: {exc}".splitlines()[0]) from exc
+    if not isinstance(data, dict):
+        raise LoadError("front matter må være en YAML-ordbok (nøkkel: verdi)")
+    return {str(k).strip().lower(): v for k, v in data.items()}, text[match.end() :]
+
+
+def clean_inline(line: str) -> str:
+    """Drop link targets and bold markers; keep the words a reader sees."""
+    return _EMPHASIS.sub(r"\2", _LINK.sub(r"\1", line))
+
+
+def parse_sections(body: str) -> list[Section]:
+    """Split Markdown into sections at headings. The heading text itself starts the section's text."""
+    sections: list[Section] = []
+    heading = ""
+    lines: list[str] = []
+    in_code = False
+
+    def flush() -> None:
+        text = "\n".join(lines).strip()
+        if text:
+            sections.append(Section(text=text, heading=heading))
+
+    for raw in body.split("\n"):
+        if raw.lstrip().startswith("```"):
+            in_code = not in_code
+            continue
+        match = None if in_code else _HEADING.match(raw)
+        if match:
+            flush()
+            heading = clean_inline(match.group(2).strip())
+            lines = [heading]
+            continue
+        lines.append(clean_inline(raw))
+    flush()
+    return sections
+
+
+def load(path: Path) -> SourceDocument:
+    """Load a Markdown file: front matter plus sections."""
+    front_matter, body = split_front_matter(read_text(path))
+    return SourceDocument(sections=tuple(parse_sections(body)), front_matter=front_matter, loader="markdown")

@@ -1,0 +1,57 @@
+"""Plain text files: UTF-8 first, then Windows-1252, then latin-1."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+from pathlib import Path
+
+from ingest.loaders import LoadError
+from ingest.types import Section, SourceDocument
+
+logger = logging.getLogger(__name__)
+
+# NOTE: cp1252 before latin-1: Norwegian Word exports use cp1252's quotes and dashes, which latin-1
+# would turn into control characters. latin-1 never fails, so binary data is caught before it.
+FALLBACK_ENCODINGS = ("cp1252", "latin-1")
+
+
+def decode(data: bytes) -> str:
+    """Decode file bytes as text, trying UTF-8 (with or without BOM), UTF-16 (BOM) and the fallbacks.
+
+    Raises:
+        LoadError: the bytes look binary, so no text encoding applies.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    if b"\x00" in data[:4096]:
+        raise LoadError("filen ser ut som en binærfil, ikke tekst (ukjent tegnkoding)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    for encoding in FALLBACK_ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _control_share(text) > 0.01:
+            continue
+        logger.info("decoded as %s after UTF-8 failed", encoding)
+        return text
+    raise LoadError("tegnkodingen kan ikke leses (verken UTF-8, Windows-1252 eller latin-1)")
+
+
+def _control_share(text: str) -> float:
+    controls = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\n\r\t\f") or 0x80 <= ord(ch) < 0xA0)
+    return controls / max(len(text), 1)
+
+
+def read_text(path: Path) -> str:
+    """Read a text file with encoding fallback and normalised newlines."""
+    return decode(path.read_bytes()).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def load(path: Path) -> SourceDocument:
+    """Load a plain text file as one section."""
+    return SourceDocument(sections=(Section(text=read_text(path)),), loader="text")

@@ -1,0 +1,212 @@
+"""Resolve a document's metadata: front matter, then folder path, then document properties, then text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from pathlib import PurePosixPath
+
+from ingest.types import Scalar, SourceDocument
+
+NETWORK = "Læringsnettverket"
+NETWORK_FOLDERS = {"læringsnettverket", "nettverket", "laeringsnettverket"}
+DOC_TYPES = ("strategi", "samlingsnotat", "erfaring", "annet")
+VISIBILITIES = ("nettverket", "intern")
+
+# Folder names and front-matter values that mean each document type.
+_TYPE_WORDS: dict[str, str] = {
+    "strategier": "strategi",
+    "strategi": "strategi",
+    "planer": "strategi",
+    "plan": "strategi",
+    "kompetansestrategi": "strategi",
+    "kompetanseplan": "strategi",
+    "strategy": "strategi",
+    "samlinger": "samlingsnotat",
+    "samling": "samlingsnotat",
+    "samlingsnotat": "samlingsnotat",
+    "referat": "samlingsnotat",
+    "referater": "samlingsnotat",
+    "møtereferat": "samlingsnotat",
+    "session": "samlingsnotat",
+    "notes": "samlingsnotat",
+    "erfaringer": "erfaring",
+    "erfaring": "erfaring",
+    "case": "erfaring",
+    "caser": "erfaring",
+    "eksempler": "erfaring",
+    "erfaringsdeling": "erfaring",
+}
+_KEYS = {
+    "municipality": ("kommune", "municipality"),
+    "doc_type": ("type", "doc_type", "dokumenttype"),
+    "date": ("dato", "date"),
+    "title": ("tittel", "title"),
+    "themes": ("tema", "themes", "temaer"),
+    "visibility": ("tilgang", "visibility"),
+}
+
+# Theme words for documents without a `tema` list: general HR vocabulary, matched on word stems.
+THEME_LEXICON: dict[str, tuple[str, ...]] = {
+    "rekruttering": ("rekrutter", "stillingsannonse", "søkere", "ansettelse"),
+    "heltidskultur": ("heltid", "deltid", "stillingsstørrelse", "stillingsandel"),
+    "lærlinger": ("lærling", "fagbrev", "opplæringskontor", "læreplass"),
+    "digital kompetanse": ("digital", "e-læring", "kurs på nett", "ks læring"),
+    "ledelse": ("lederutvikling", "ledere", "lederprogram", "ledelse"),
+    "onboarding": ("onboarding", "introduksjonsprogram", "nyansatt", "fadder", "mottak av nye"),
+    "kompetansekartlegging": ("kartlegging", "kompetansekartlegging", "kompetanseoversikt"),
+    "seniorpolitikk": ("senior", "pensjonsalder", "eldre arbeidstakere"),
+    "inkludering": ("inkludering", "språkopplæring", "norskopplæring", "mangfold", "språkpraksis"),
+    "sykefravær": ("sykefravær", "ia-avtal", "nærvær", "fravær"),
+    "barnehage": ("barnehage",),
+    "praksisplasser": ("praksisplass", "studentpraksis", "praksisveileder", "praksisstudent"),
+    "arbeidstid": ("arbeidstid", "turnus", "langvakt", "vaktordning"),
+    "psykologisk trygghet": ("psykologisk trygghet",),
+    "erfaringsdeling": ("erfaringsdeling", "erfaringslæring", "læringsnettverk"),
+}
+
+_DATE_IN_NAME = re.compile(
+    r"(?<!\d)(20\d\d|19\d\d)[-_.]?(0[1-9]|1[0-2])(?:[-_.]?(0[1-9]|[12]\d|3[01]))?(?!\d)"
+)
+_PERIOD = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*[-–/]\s*((?:19|20)\d\d)(?!\d)")
+
+
+def _first(front: Mapping[str, object], field: str) -> object:
+    for key in _KEYS[field]:
+        value = front.get(key)
+        if value not in (None, "", []):
+            return value
+    return None
+
+
+def normalise_doc_type(value: str) -> str:
+    """Map a folder name or front-matter value to one of DOC_TYPES."""
+    word = value.strip().lower()
+    return word if word in DOC_TYPES else _TYPE_WORDS.get(word, "annet")
+
+
+def normalise_municipality(value: str) -> str:
+    """Keep the name as written, but collapse the network's folder names to one name."""
+    name = unicodedata.normalize("NFC", value.strip())
+    return NETWORK if name.lower() in NETWORK_FOLDERS else name
+
+
+def parse_date(value: object) -> str:
+    """ISO date from a YAML date, datetime or string (YYYY-MM-DD, DD.MM.YYYY, YYYY-MM, YYYY); '' if none."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value or "").strip()
+    if match := re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", text):
+        day, month, year = (int(g) for g in match.groups())
+        try:
+            return dt.date(year, month, day).isoformat()
+        except ValueError:
+            return ""
+    return date_from_name(text)
+
+
+def date_from_name(name: str) -> str:
+    """The first plausible date in a file name, as ISO (a missing day or month becomes 01)."""
+    if match := _DATE_IN_NAME.search(name):
+        year, month, day = match.group(1), match.group(2), match.group(3) or "01"
+        try:
+            return dt.date(int(year), int(month), int(day)).isoformat()
+        except ValueError:
+            return ""
+    if re.fullmatch(r"(19|20)\d\d", name.strip()):
+        return f"{name.strip()}-01-01"
+    return ""
+
+
+def period_of(*texts: str) -> str:
+    """A period such as '2024–2027' from the file name or title, or ''."""
+    for text in texts:
+        if match := _PERIOD.search(text):
+            start, end = int(match.group(1)), int(match.group(2))
+            if 0 < end - start <= 12:
+                return f"{start}–{end}"
+    return ""
+
+
+def parse_themes(value: object) -> list[str]:
+    """Themes from a YAML list or a comma-separated string, lower-cased and de-duplicated."""
+    items: Iterable[object] = value if isinstance(value, list | tuple) else str(value or "").split(",")
+    themes: list[str] = []
+    for item in items:
+        theme = " ".join(str(item).strip().lower().split())
+        if theme and theme not in themes:
+            themes.append(theme)
+    return themes
+
+
+def infer_themes(text: str, *, min_hits: int = 2) -> list[str]:
+    """Themes whose vocabulary occurs at least `min_hits` times in the text."""
+    lowered = text.lower()
+    found = []
+    for theme, stems in THEME_LEXICON.items():
+        if sum(lowered.count(stem) for stem in stems) >= min_hits:
+            found.append(theme)
+    return found
+
+
+def theme_key(theme: str) -> str:
+    """The flat metadata key for one theme, so filters can match it exactly (Chroma stores scalars)."""
+    slug = re.sub(r"[^a-z0-9æøå]+", "_", theme.lower()).strip("_")
+    return f"tema_{slug}"
+
+
+def _title_from_name(stem: str) -> str:
+    words = re.sub(r"^\d{4}-\d{2}-\d{2}[-_ ]*", "", stem).replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:] if words else stem
+
+
+def resolve(document: SourceDocument, source: str) -> dict[str, Scalar]:
+    """Document-level metadata for a file at `source` (path relative to the ingested root, posix form)."""
+    front = document.front_matter
+    props = document.properties
+    parts = PurePosixPath(source).parts
+    folders = parts[:-1]
+    name = PurePosixPath(source).stem
+
+    municipality = _first(front, "municipality")
+    municipality = (
+        normalise_municipality(str(municipality))
+        if municipality
+        else (normalise_municipality(folders[0]) if folders else "")
+    )
+    doc_type = _first(front, "doc_type")
+    doc_type = (
+        normalise_doc_type(str(doc_type))
+        if doc_type
+        else (normalise_doc_type(folders[1]) if len(folders) > 1 else "annet")
+    )
+    first_heading = next((s.heading for s in document.sections if s.heading), "")
+    title = str(_first(front, "title") or props.get("title") or first_heading or _title_from_name(name))
+    date = parse_date(_first(front, "date")) or parse_date(props.get("date")) or date_from_name(name)
+    period = period_of(name, title)
+    if not date and period:
+        date = f"{period[:4]}-01-01"
+    themes = parse_themes(_first(front, "themes")) or infer_themes(document.text)
+    visibility = str(_first(front, "visibility") or "nettverket").strip().lower()
+    if visibility not in VISIBILITIES:
+        visibility = "intern" if visibility in {"internal", "privat", "lukket"} else "nettverket"
+
+    meta: dict[str, Scalar] = {
+        "source": source,
+        "municipality": municipality,
+        "doc_type": doc_type,
+        "title": " ".join(title.split()),
+        "date": date,
+        "date_num": int(date.replace("-", "")) if date else 0,
+        "period": period,
+        "themes": ", ".join(themes),
+        "visibility": visibility,
+        "loader": document.loader,
+    }
+    for theme in themes:
+        meta[theme_key(theme)] = True
+    return meta

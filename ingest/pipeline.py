@@ -1,0 +1,118 @@
+"""From a folder to prepared files: scanning with .kbignore, hashing, loading, masking and chunking."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest import metadata as metadata_
+from ingest.chunking import chunk_sections
+from ingest.loaders import LoadError, is_supported, load_path
+from ingest.privacy import mask_personal_data
+from ingest.types import Chunk, Section
+
+logger = logging.getLogger(__name__)
+
+IGNORE_FILE = ".kbignore"
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file found under an ingest root."""
+
+    path: Path
+    source: str  # path relative to the root, posix form: the document's identity in the store
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedFile:
+    """One file turned into chunks, ready to be embedded and stored."""
+
+    source: str
+    content_hash: str
+    chunks: list[Chunk]
+    masked: Counter[str] = field(default_factory=Counter)
+
+
+def file_hash(path: Path) -> str:
+    """sha256 of the file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _ignore_patterns(root: Path) -> list[str]:
+    ignore = root / IGNORE_FILE
+    if not ignore.is_file():
+        return []
+    lines = ignore.read_text(encoding="utf-8").splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+
+
+def scan(root: Path) -> Iterator[FileRef]:
+    """Every file under `root` (or `root` itself if it is a file), skipping hidden and ignored files.
+
+    Unsupported suffixes are still yielded, so the caller can report them by name.
+    """
+    if root.is_file():
+        yield FileRef(root, root.name)
+        return
+    patterns = _ignore_patterns(root)
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if any(part.startswith((".", "~$")) for part in path.relative_to(root).parts):
+            continue
+        if not path.is_file() or any(fnmatch.fnmatch(relative, p) for p in patterns):
+            continue
+        yield FileRef(path, relative)
+
+
+def prepare(
+    ref: FileRef,
+    *,
+    chunk_size: int,
+    overlap: int,
+    mask: bool = True,
+    content_hash: str | None = None,
+    extra_metadata: dict[str, str] | None = None,
+) -> PreparedFile:
+    """Load, resolve metadata, mask and chunk one file.
+
+    Raises:
+        LoadError: with a reason a user can act on.
+    """
+    if not is_supported(ref.path):
+        load_path(ref.path)  # raises UnsupportedFileError with the list of supported types
+    digest = content_hash or file_hash(ref.path)
+    document = load_path(ref.path)
+    meta = metadata_.resolve(document, ref.source)
+    if extra_metadata:
+        meta.update({k: v for k, v in extra_metadata.items() if v})
+    masked: Counter[str] = Counter()
+    sections = list(document.sections)
+    if mask:
+        cleaned = []
+        for section in sections:
+            result = mask_personal_data(section.text)
+            masked.update(result.counts)
+            cleaned.append(Section(text=result.text, heading=section.heading, page=section.page))
+        sections = cleaned
+    meta["content_hash"] = digest
+    chunks = chunk_sections(
+        sections, source=ref.source, metadata=meta, chunk_size=chunk_size, overlap=overlap
+    )
+    if not chunks:
+        raise LoadError("filen inneholder ingen tekst")
+    return PreparedFile(source=ref.source, content_hash=digest, chunks=chunks, masked=masked)
+
+
+def scan_all(roots: Iterable[Path]) -> list[tuple[Path, FileRef]]:
+    """All files under each root, with the root they belong to."""
+    return [(root, ref) for root in roots for ref in scan(root)]

@@ -1,0 +1,1 @@
+"""Erfaringsbanken: store, retrieval, answers and the command line over ingested documents."""

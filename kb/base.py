@@ -1,0 +1,317 @@
+"""The knowledge base: one object per process that holds the store, the embedder and the BM25 index.
+
+The CLI and the app build one from Settings and call its verbs: ingest, search, remove, stats.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kb import retrieval
+from kb.config import Settings
+from kb.errors import EmptyIndexError, StoreLockedError
+from kb.lexical import LexicalIndex
+from kb.models import make_embedder
+from kb.store import Store
+from kb.types import Filters, Hit, Scalar
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+EMBED_FLUSH = 128  # chunks gathered across files before one encoder call: small files batch together
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run did."""
+
+    seen: int = 0
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    masked: Counter[str] = field(default_factory=Counter)
+    chunks_written: int = 0
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form for `kb ingest --json`."""
+        return {
+            "seen": self.seen,
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "unchanged": self.unchanged,
+            "removed": len(self.removed),
+            "skipped": [{"source": s, "reason": r} for s, r in self.skipped],
+            "masked": dict(self.masked),
+            "chunks_written": self.chunks_written,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    """One stored document, from the chunks' metadata."""
+
+    source: str
+    title: str
+    municipality: str
+    doc_type: str
+    date: str
+    themes: tuple[str, ...]
+    chunks: int
+    superseded_by: str = ""
+    visibility: str = "nettverket"
+
+
+class KnowledgeBase:
+    """Store + embedder + BM25. Heavy parts load on first use; the BM25 index follows the store's revision."""
+
+    def __init__(self, settings: Settings, *, embedder: Any = None) -> None:
+        self.settings = settings
+        self.store = Store(settings)
+        self._embedder = embedder
+        self._lexical: LexicalIndex | None = None
+        self._superseded: dict[str, str] = {}
+
+    # --- resources -------------------------------------------------------------------------------------
+    @property
+    def embedder(self) -> Any:
+        """The embedding model, loaded on first use."""
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings)
+        return self._embedder
+
+    @property
+    def lexical_path(self) -> Path:
+        """Where this store's BM25 index is saved."""
+        if self.store.is_server:
+            import hashlib
+
+            tag = hashlib.sha256(self.store.location.encode()).hexdigest()[:8]
+            return self.settings.home / "lexical" / f"{self.store.name}-{tag}.pkl"
+        return self.settings.store_dir / "lexical" / f"{self.store.name}.pkl"
+
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index for the store's current revision (loaded or rebuilt when another process wrote)."""
+        revision = self.store.revision()
+        if self._lexical is not None and self._lexical.revision == revision:
+            return self._lexical
+        index = LexicalIndex.load(self.lexical_path)
+        if index is None or index.revision != revision:
+            index = self.rebuild_lexical(revision)
+        self._set_lexical(index)
+        return index
+
+    def rebuild_lexical(self, revision: str | None = None) -> LexicalIndex:
+        """Rebuild BM25 from the store's chunks and save it beside the store."""
+        revision = self.store.revision() if revision is None else revision
+        started = time.perf_counter()
+        index = LexicalIndex.build((record for record, _ in self.store.records()), revision)
+        try:
+            index.save(self.lexical_path)
+        except OSError as exc:  # a read-only installation still searches, it just rebuilds per process
+            logger.warning("could not save the BM25 index to %s: %s", self.lexical_path, exc)
+        logger.info("BM25 index of %d chunks built in %.2fs", len(index), time.perf_counter() - started)
+        self._set_lexical(index)
+        return index
+
+    def _set_lexical(self, index: LexicalIndex) -> None:
+        self._lexical = index
+        self._superseded = retrieval.superseded_sources(self._document_rows(index))
+
+    @staticmethod
+    def _document_rows(index: LexicalIndex) -> list[dict[str, Scalar]]:
+        rows: dict[str, dict[str, Scalar]] = {}
+        for meta in index.metadatas:
+            rows.setdefault(str(meta.get("source", "")), dict(meta))
+        return list(rows.values())
+
+    # --- reading ---------------------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        *,
+        mode: str = "hybrid",
+        per_municipality: int = 0,
+        history: bool = False,
+    ) -> list[Hit]:
+        """Best chunks for a query, best first.
+
+        Args:
+            query: the user's words.
+            k: number of hits to return.
+            filters: applied inside both retrievers, before ranking.
+            mode: "hybrid", "dense" or "bm25".
+            per_municipality: if > 0, at most this many hits per municipality come first.
+            history: if True, older versions of strategies are not pushed down (they stay marked).
+
+        Raises:
+            EmptyIndexError: nothing has been ingested.
+        """
+        lexical = self.lexical()
+        if len(lexical) == 0:
+            raise EmptyIndexError()
+        candidates = max(self.settings.candidates, k * 3)
+        current = {(str(m.get("source")), str(m.get("content_hash"))) for m in lexical.metadatas}
+        dense: list[Hit] = []
+        sparse: list[Hit] = []
+        if mode in ("hybrid", "dense"):
+            vector = self.embed_query(query)
+            dense = [
+                h
+                for h in self.store.query(vector, candidates, filters)
+                # NOTE: chunks written after the BM25 index was built belong to an ingest still running (or
+                # one interrupted); they become visible together, at its end, on both sides.
+                if (h.source, str(h.metadata.get("content_hash"))) in current
+            ]
+        if mode in ("hybrid", "bm25"):
+            sparse = lexical.search(query, candidates, filters)
+        if mode == "dense":
+            fused = retrieval.fuse_weighted(dense, [], 1.0)
+        elif mode == "bm25":
+            fused = retrieval.fuse_weighted([], sparse, 0.0)
+        elif self.settings.fusion == "rrf":
+            fused = retrieval.fuse_rrf(dense, sparse, self.settings.rrf_k, self.settings.dense_weight)
+        else:
+            fused = retrieval.fuse_weighted(dense, sparse, self.settings.dense_weight)
+        ranked = retrieval.apply_versions(fused, self._superseded, self.settings.superseded_penalty, history)
+        ranked = retrieval.diversify(ranked, per_municipality)
+        return ranked[:k]
+
+    def embed_query(self, query: str) -> list[float]:
+        """The query vector (with the model's query prefix)."""
+        return list(self.embedder.get_query_embedding(query))
+
+    def documents(self, visible_to: str | None = None) -> list[DocumentInfo]:
+        """Every stored document with its metadata, newest first."""
+        from kb.lexical import matches
+
+        lexical = self.lexical()
+        counts: Counter[str] = Counter(str(m.get("source")) for m in lexical.metadatas)
+        scope = Filters(visible_to=visible_to)
+        docs = []
+        for meta in self._document_rows(lexical):
+            if visible_to is not None and not matches(meta, scope):
+                continue
+            source = str(meta.get("source"))
+            themes = tuple(t.strip() for t in str(meta.get("themes", "")).split(",") if t.strip())
+            docs.append(
+                DocumentInfo(
+                    source=source,
+                    title=str(meta.get("title", "")),
+                    municipality=str(meta.get("municipality", "")),
+                    doc_type=str(meta.get("doc_type", "")),
+                    date=str(meta.get("date", "")),
+                    themes=themes,
+                    chunks=counts[source],
+                    superseded_by=self._superseded.get(source, ""),
+                    visibility=str(meta.get("visibility", "nettverket")),
+                )
+            )
+        return sorted(docs, key=lambda d: (d.date, d.source), reverse=True)
+
+    def chunks_of(self, source: str) -> list[tuple[str, dict[str, Scalar]]]:
+        """A document's chunks (text, metadata) in order, for the source view."""
+        lexical = self.lexical()
+        rows = [
+            (t, m) for t, m in zip(lexical.texts, lexical.metadatas, strict=True) if m.get("source") == source
+        ]
+        return sorted(rows, key=lambda r: int(r[1].get("chunk_index", 0)))
+
+    def stats(self) -> dict[str, Any]:
+        """Documents and chunks per municipality and type, and when the store last changed."""
+        docs = self.documents()
+        per: dict[str, dict[str, int]] = {}
+        for doc in docs:
+            row = per.setdefault(doc.municipality or "Ukjent", {"documents": 0, "chunks": 0})
+            row["documents"] += 1
+            row["chunks"] += doc.chunks
+        state = self.store.state()
+        return {
+            "documents": len(docs),
+            "chunks": sum(d.chunks for d in docs),
+            "per_municipality": dict(sorted(per.items())),
+            "per_type": dict(Counter(d.doc_type for d in docs)),
+            "last_ingest": float(state["updated_at"]) if "updated_at" in state else None,
+            "embed_model": self.settings.embed_model,
+            "collection": self.store.name,
+            "store": self.store.location,
+        }
+
+    # --- writing ---------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def write_lock(self, *, wait: bool = False) -> Iterator[None]:
+        """One writer at a time on an embedded store; readers are never blocked.
+
+        Raises:
+            StoreLockedError: another process holds the lock and `wait` is False.
+        """
+        lock_dir = self.settings.home if self.store.is_server else self.settings.store_dir
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        with (lock_dir / "write.lock").open("a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError as exc:
+                raise StoreLockedError(
+                    "En annen prosess skriver til kunnskapsbasen nå (kb ingest eller en opplasting i appen). "
+                    "Vent til den er ferdig, eller bruk `kb ingest --wait`."
+                ) from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def ingest(
+        self,
+        roots: Sequence[Path],
+        *,
+        prune: bool = False,
+        progress: Progress | None = None,
+        wait: bool = False,
+        user: str = "kb",
+        extra_metadata: dict[str, str] | None = None,
+    ) -> IngestReport:
+        """Ingest files under `roots` (see kb.indexer.ingest)."""
+        from kb.indexer import ingest
+
+        with self.write_lock(wait=wait):
+            return ingest(
+                self, roots, prune=prune, progress=progress, user=user, extra_metadata=extra_metadata
+            )
+
+    def remove(self, source: str, *, user: str = "kb") -> int:
+        """Remove one document by its source path; returns the number of chunks removed."""
+        with self.write_lock():
+            removed = self.store.remove(source)
+            if removed:
+                self.store.bump_revision()
+                self.audit("remove", source, user)
+                self.rebuild_lexical()
+        return removed
+
+    def audit(self, action: str, source: str, user: str, **extra: Any) -> None:
+        """Append one change to the audit log (JSON lines)."""
+        self.settings.audit_file.parent.mkdir(parents=True, exist_ok=True)
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "user": user,
+            "action": action,
+            "source": source,
+        }
+        entry.update(extra)
+        with self.settings.audit_file.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")

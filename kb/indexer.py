@@ -1,0 +1,119 @@
+"""Ingest runs: scan, skip unchanged files, batch the encoder across files, write each file whole."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ingest.loaders import LoadError
+from ingest.pipeline import PreparedFile, file_hash, prepare, scan_all
+
+if TYPE_CHECKING:
+    from kb.base import IngestReport, KnowledgeBase, Progress
+
+logger = logging.getLogger(__name__)
+
+
+def ingest(
+    kb: KnowledgeBase,
+    roots: Sequence[Path],
+    *,
+    prune: bool,
+    progress: Progress | None,
+    user: str,
+    extra_metadata: dict[str, str] | None = None,
+) -> IngestReport:
+    """Bring the store in line with the files under `roots`; the caller holds the write lock.
+
+    Unchanged files (same content hash, stored whole) are skipped; changed ones are replaced; a file left
+    half-written by an interrupted run is written again. With `prune`, stored documents whose file is gone
+    are removed. A file that cannot be read is reported with its reason and the run goes on.
+    """
+    from kb.base import EMBED_FLUSH, IngestReport
+
+    settings = kb.settings
+    report = IngestReport()
+    started = time.perf_counter()
+    stored = kb.store.files()
+    refs = scan_all(roots)
+    report.seen = len(refs)
+    pending: list[tuple[PreparedFile, bool]] = []
+    changed = False
+
+    def flush() -> None:
+        nonlocal changed
+        if not pending:
+            return
+        texts: list[str] = []
+        plans = []
+        for prepared, is_update in pending:
+            reuse = kb.store.embeddings_for(prepared.source) if is_update else {}
+            missing = [c.text for c in prepared.chunks if c.text not in reuse]
+            plans.append((prepared, is_update, reuse, len(texts), len(missing)))
+            texts.extend(missing)
+        vectors = kb.embedder.get_text_embedding_batch(texts) if texts else []
+        report.chunks_embedded += len(texts)
+        for prepared, is_update, reuse, start, count in plans:
+            fresh = iter(vectors[start : start + count])
+            embeddings = [reuse[c.text] if c.text in reuse else next(fresh) for c in prepared.chunks]
+            kb.store.write_file(prepared.source, prepared.content_hash, prepared.chunks, embeddings)
+            changed = True
+            report.chunks_written += len(prepared.chunks)
+            (report.updated if is_update else report.added).append(prepared.source)
+            meta = prepared.chunks[0].metadata
+            kb.audit(
+                "update" if is_update else "add",
+                prepared.source,
+                user,
+                municipality=str(meta.get("municipality", "")),
+                chunks=len(prepared.chunks),
+            )
+        pending.clear()
+
+    try:
+        for done, (_root, ref) in enumerate(refs, start=1):
+            if progress:
+                progress(done, len(refs), ref.source)
+            try:
+                digest = file_hash(ref.path)
+                entry = stored.get(ref.source)
+                if entry is not None and entry.is_complete(digest):
+                    report.unchanged += 1
+                    continue
+                prepared = prepare(
+                    ref,
+                    chunk_size=settings.chunk_size,
+                    overlap=settings.chunk_overlap,
+                    mask=settings.mask_personal_data,
+                    content_hash=digest,
+                    extra_metadata=extra_metadata,
+                )
+            except LoadError as exc:
+                report.skipped.append((ref.source, str(exc)))
+                logger.warning("skipped %s: %s", ref.source, exc)
+                continue
+            except OSError as exc:
+                report.skipped.append((ref.source, f"filen kan ikke leses ({exc.strerror or exc})"))
+                continue
+            report.masked.update(prepared.masked)
+            pending.append((prepared, entry is not None and digest not in entry.versions))
+            if sum(len(p.chunks) for p, _ in pending) >= EMBED_FLUSH:
+                flush()
+        flush()
+        if prune:
+            seen = {ref.source for _, ref in refs}
+            for source in sorted(set(stored) - seen):
+                kb.store.remove(source)
+                report.removed.append(source)
+                kb.audit("remove", source, user)
+                changed = True
+    finally:
+        # NOTE: runs on Ctrl-C too: whatever files were written whole become visible to BM25 and readers.
+        if changed or kb.lexical_path.exists() is False:
+            kb.store.bump_revision()
+            kb.rebuild_lexical()
+        report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,413 @@
+"""BM25 over the stored chunks with the Snowball Norwegian stemmer and vocabulary-based compound splitting.
+
+The index is rebuilt from the store's chunks (never from files), so it holds exactly what Chroma holds. It is
+saved beside the store with the store revision it was built from; a process that finds another revision in
+the store rebuilds it, so several processes sharing one store (or one Chroma server) stay in step.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb.store import Record
+from kb.types import Filters, Hit, Scalar
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 2
+_WORD = re.compile(r"[0-9a-zæøåäöéèüA-ZÆØÅÄÖÉÈÜ]+(?:-[0-9a-zæøåA-ZÆØÅ]+)*")
+# Function words carry no topic; the Snowball list for Norwegian plus question words users type.
+STOPWORDS = frozenset(
+    [
+        "og",
+        "i",
+        "jeg",
+        "det",
+        "at",
+        "en",
+        "et",
+        "den",
+        "til",
+        "er",
+        "som",
+        "på",
+        "de",
+        "med",
+        "han",
+        "av",
+        "ikke",
+        "ikkje",
+        "der",
+        "så",
+        "var",
+        "meg",
+        "seg",
+        "men",
+        "ett",
+        "har",
+        "om",
+        "vi",
+        "min",
+        "mitt",
+        "ha",
+        "hadde",
+        "hun",
+        "nå",
+        "over",
+        "da",
+        "ved",
+        "fra",
+        "du",
+        "ut",
+        "sin",
+        "dem",
+        "oss",
+        "opp",
+        "man",
+        "kan",
+        "hans",
+        "hvor",
+        "eller",
+        "hva",
+        "skal",
+        "selv",
+        "sjøl",
+        "her",
+        "alle",
+        "vil",
+        "bli",
+        "ble",
+        "blei",
+        "blitt",
+        "kunne",
+        "inn",
+        "når",
+        "være",
+        "kom",
+        "noen",
+        "noe",
+        "ville",
+        "dere",
+        "deres",
+        "kun",
+        "ja",
+        "etter",
+        "ned",
+        "skulle",
+        "denne",
+        "for",
+        "deg",
+        "si",
+        "sine",
+        "sitt",
+        "mot",
+        "å",
+        "meget",
+        "hvorfor",
+        "dette",
+        "disse",
+        "uten",
+        "hvordan",
+        "ingen",
+        "din",
+        "ditt",
+        "blir",
+        "samme",
+        "hvilken",
+        "hvilke",
+        "sånn",
+        "inni",
+        "mellom",
+        "vår",
+        "hver",
+        "hvem",
+        "vors",
+        "hvis",
+        "både",
+        "bare",
+        "enn",
+        "fordi",
+        "før",
+        "mange",
+        "også",
+        "slik",
+        "vært",
+        "båe",
+        "begge",
+        "siden",
+        "dykk",
+        "dykkar",
+        "dei",
+        "deira",
+        "deires",
+        "deim",
+        "di",
+        "då",
+        "eg",
+        "ein",
+        "eit",
+        "eitt",
+        "elles",
+        "honom",
+        "hjå",
+        "ho",
+        "hoe",
+        "henne",
+        "hennar",
+        "hennes",
+        "hoss",
+        "hossen",
+        "ingi",
+        "inkje",
+        "korleis",
+        "korso",
+        "kva",
+        "kvar",
+        "kvarhelst",
+        "kven",
+        "kvi",
+        "kvifor",
+        "me",
+        "medan",
+        "mi",
+        "mine",
+        "mykje",
+        "no",
+        "nokon",
+        "noka",
+        "nokor",
+        "noko",
+        "nokre",
+        "sia",
+        "sidan",
+        "so",
+        "somt",
+        "somme",
+        "um",
+        "upp",
+        "vere",
+        "vore",
+        "verte",
+        "vort",
+        "varte",
+        "vart",
+        "hvordan",
+        "gjør",
+        "gjorde",
+        "gjort",
+        "få",
+        "fikk",
+        "fått",
+        "finnes",
+        "the",
+    ]
+)
+_LINKS = ("", "s", "e")  # Norwegian compounds join with nothing, -s- or -e-: arbeid+s+miljø, barn+e+hage
+MIN_PART = 4
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("norwegian")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens without stop words; hyphenated words also give their parts."""
+    out: list[str] = []
+    for match in _WORD.finditer(text.lower()):
+        token = match.group(0)
+        if "-" in token:
+            parts = [p for p in token.split("-") if p]
+            out.extend(p for p in parts if p not in STOPWORDS)
+            token = token.replace("-", "")
+        if token not in STOPWORDS:
+            out.append(token)
+    return out
+
+
+class Decompounder:
+    """Splits compounds into two known words: «sykepleierrekruttering» → «sykepleier» + «rekruttering».
+
+    Known words are the index's own frequent words, so the splitting follows the documents' vocabulary
+    (no hand-made word list) and works the same for queries and passages.
+    """
+
+    def __init__(self, vocabulary: Iterable[str]) -> None:
+        self.vocabulary = frozenset(vocabulary)
+
+    @classmethod
+    def from_counts(cls, counts: Counter[str], min_count: int = 2) -> Decompounder:
+        """Known words: those that occur at least `min_count` times and are long enough to be a part."""
+        return cls(w for w, c in counts.items() if c >= min_count and len(w) >= MIN_PART and w.isalpha())
+
+    @lru_cache(maxsize=65536)  # noqa: B019 - one decompounder per index, bounded cache
+    def split(self, word: str) -> tuple[str, ...]:
+        """The two parts of a compound, or () when no split into known words exists."""
+        if len(word) < 2 * MIN_PART or not word.isalpha():
+            return ()
+        best: tuple[str, ...] = ()
+        for cut in range(MIN_PART, len(word) - MIN_PART + 1):
+            head, tail = word[:cut], word[cut:]
+            if tail not in self.vocabulary and _stemmer().stemWord(tail) not in self.vocabulary:
+                continue
+            for link in _LINKS:
+                if link and not head.endswith(link):
+                    continue
+                stem = head[: len(head) - len(link)] if link else head
+                if len(stem) >= MIN_PART and stem in self.vocabulary:
+                    # NOTE: prefer the longest head: «sykepleier|rekruttering» over «syke|pleierrekruttering»
+                    best = (stem, tail)
+        return best
+
+
+def analyse(text: str, decompounder: Decompounder | None) -> list[str]:
+    """Stemmed tokens of a text, with compound parts added after each compound."""
+    tokens = words(text)
+    if decompounder is not None:
+        expanded: list[str] = []
+        for token in tokens:
+            expanded.append(token)
+            expanded.extend(decompounder.split(token))
+        tokens = expanded
+    return _stemmer().stemWords(tokens)
+
+
+@dataclass
+class LexicalIndex:
+    """BM25 over every stored chunk, plus the chunks' metadata for filtering and overviews."""
+
+    revision: str
+    ids: list[str]
+    texts: list[str]
+    metadatas: list[dict[str, Scalar]]
+    vocabulary: frozenset[str]
+    retriever: Any  # bm25s.BM25, or None for an empty store
+
+    @classmethod
+    def build(cls, records: Iterable[Record], revision: str) -> LexicalIndex:
+        """Tokenise and index all records."""
+        import bm25s
+
+        # SEE: bm25s sets its own logger to DEBUG on import; keep its progress chatter out of our output.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+        rows = list(records)
+        counts: Counter[str] = Counter()
+        surface = [words(r.text) for r in rows]
+        for tokens in surface:
+            counts.update(tokens)
+        decompounder = Decompounder.from_counts(counts)
+        corpus_tokens = [analyse(r.text, decompounder) for r in rows]
+        retriever = None
+        if rows:
+            retriever = bm25s.BM25(k1=1.2, b=0.75)
+            retriever.index([t or ["∅"] for t in corpus_tokens], show_progress=False)
+        return cls(
+            revision=revision,
+            ids=[r.id for r in rows],
+            texts=[r.text for r in rows],
+            metadatas=[dict(r.metadata) for r in rows],
+            vocabulary=decompounder.vocabulary,
+            retriever=retriever,
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    # --- persistence -----------------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Write atomically (temp file, then rename), so a reader never loads half a file."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as handle:
+            pickle.dump((FORMAT_VERSION, self), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        Path(handle.name).replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> LexicalIndex | None:
+        """The saved index, or None if missing, unreadable or of an older format."""
+        try:
+            with path.open("rb") as handle:
+                version, index = pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, AttributeError):
+            return None
+        return index if version == FORMAT_VERSION else None
+
+    # --- search ----------------------------------------------------------------------------------------
+    def mask(self, filters: Filters | None) -> np.ndarray | None:
+        """Boolean mask of chunks that pass the filters (None = all pass)."""
+        if filters is None or (not filters and filters.visible_to is None):
+            return None
+        from ingest.metadata import theme_key
+
+        keep = np.ones(len(self.ids), dtype=bool)
+        date_from = int(filters.date_from.replace("-", "")) if filters.date_from else None
+        date_to = int(filters.date_to.replace("-", "")) if filters.date_to else None
+        theme_keys = [theme_key(t) for t in filters.themes]
+        for i, meta in enumerate(self.metadatas):
+            keep[i] = matches(meta, filters, date_from, date_to, theme_keys)
+        return keep
+
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
+        """Top `k` chunks by BM25, filters applied to all chunks before ranking."""
+        if self.retriever is None:
+            return []
+        decompounder = Decompounder(self.vocabulary)
+        vocab = self.retriever.vocab_dict
+        tokens = [t for t in analyse(query, decompounder) if t in vocab]
+        if not tokens:
+            return []
+        scores = self.retriever.get_scores(tokens)
+        keep = self.mask(filters)
+        if keep is not None:
+            scores = np.where(keep, scores, 0.0)
+        top = np.argsort(-scores)[:k]
+        return [
+            Hit(
+                id=self.ids[i],
+                text=self.texts[i],
+                source=str(self.metadatas[i].get("source", "")),
+                score=float(scores[i]),
+                metadata=self.metadatas[i],
+                bm25_score=float(scores[i]),
+            )
+            for i in top
+            if scores[i] > 0
+        ]
+
+
+def matches(
+    meta: Mapping[str, Scalar],
+    filters: Filters,
+    date_from: int | None = None,
+    date_to: int | None = None,
+    theme_keys: Sequence[str] = (),
+) -> bool:
+    """Whether one chunk's metadata passes the filters (the same rules as the Chroma where clause)."""
+    if filters.municipalities and meta.get("municipality") not in filters.municipalities:
+        return False
+    if filters.doc_types and meta.get("doc_type") not in filters.doc_types:
+        return False
+    if theme_keys and not any(meta.get(key) for key in theme_keys):
+        return False
+    date_num = int(meta.get("date_num", 0) or 0)
+    if date_from is not None and date_num < date_from:
+        return False
+    if date_to is not None and date_num > date_to:
+        return False
+    return not (
+        filters.visible_to is not None
+        and meta.get("visibility", "nettverket") != "nettverket"
+        and meta.get("municipality") != filters.visible_to
+    )

@@ -1,0 +1,277 @@
+"""The Chroma store: the only module that imports chromadb or llama-index vector-store classes.
+
+Each file version is written in one `add` call (its chunk ids include the file's hash), and the previous
+version is deleted afterwards, so a reader sees one whole version or the other. A `<collection>_state`
+collection holds a revision that changes on every write, so other processes know to refresh BM25.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from kb.config import Settings, index_name
+from kb.errors import StoreUnavailableError
+from kb.types import Filters, Hit, Scalar
+
+logger = logging.getLogger(__name__)
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+PAGE = 5000  # records per `get` call when reading the whole collection
+
+
+@dataclass(slots=True)
+class StoredFile:
+    """What the store holds for one source: chunk counts per file version."""
+
+    source: str
+    versions: dict[str, int] = field(default_factory=dict)  # content_hash -> chunks stored
+    expected: dict[str, int] = field(default_factory=dict)  # content_hash -> n_chunks the version has
+    ingested_at: dict[str, float] = field(default_factory=dict)
+
+    def is_complete(self, content_hash: str) -> bool:
+        """Whether exactly this version, whole, is stored (and nothing else)."""
+        return list(self.versions) == [content_hash] and self.versions[content_hash] == self.expected.get(
+            content_hash, -1
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A stored chunk read back for the BM25 index and the overview pages."""
+
+    id: str
+    text: str
+    metadata: Mapping[str, Scalar]
+
+
+def _client(settings: Settings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if settings.chroma_token:
+            chroma_settings = ChromaSettings(
+                anonymized_telemetry=False,
+                chroma_client_auth_provider="chromadb.auth.token_authn.TokenAuthClientProvider",
+                chroma_client_auth_credentials=settings.chroma_token,
+            )
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"Får ikke kontakt med Chroma-serveren på {settings.chroma_url} ({exc}). Sjekk at den kjører "
+                "(`make serve-chroma`), eller fjern KB_CHROMA_URL for å bruke den lokale databasen."
+            ) from exc
+    settings.store_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(
+        path=str(settings.store_dir), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    )
+
+
+def where_clause(filters: Filters) -> dict[str, Any] | None:
+    """Translate Filters into a Chroma `where` clause (applied inside the vector search, before ranking)."""
+    from ingest.metadata import theme_key
+
+    clauses: list[dict[str, Any]] = []
+    if filters.municipalities:
+        clauses.append({"municipality": {"$in": list(filters.municipalities)}})
+    if filters.doc_types:
+        clauses.append({"doc_type": {"$in": list(filters.doc_types)}})
+    if filters.themes:
+        themes = [{theme_key(t): True} for t in filters.themes]
+        clauses.append(themes[0] if len(themes) == 1 else {"$or": themes})
+    if filters.date_from:
+        clauses.append({"date_num": {"$gte": int(filters.date_from.replace("-", ""))}})
+    if filters.date_to:
+        clauses.append({"date_num": {"$lte": int(filters.date_to.replace("-", ""))}})
+    if filters.visible_to is not None:
+        clauses.append({"$or": [{"visibility": "nettverket"}, {"municipality": filters.visible_to}]})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class Store:
+    """A Chroma collection named after the embedding model and chunking, plus its state record."""
+
+    def __init__(self, settings: Settings) -> None:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.name = index_name(settings)
+        self.location = settings.chroma_url or str(settings.store_dir)
+        self.is_server = bool(settings.chroma_url)
+        self._client = _client(settings)
+        try:
+            self._collection = self._client.get_or_create_collection(
+                self.name,
+                metadata={"hnsw:space": "cosine", "embed_model": settings.embed_model},
+                embedding_function=None,  # our vectors only: Chroma's default function downloads a model
+            )
+            self._state = self._client.get_or_create_collection(f"{self.name}_state", embedding_function=None)
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"Kunnskapsbasen på {self.location} kan ikke åpnes ({type(exc).__name__}: {exc}). "
+                "Kjører Chroma-serveren? Er mappen skrivbar?"
+            ) from exc
+        self._vectors = ChromaVectorStore(chroma_collection=self._collection)
+
+    # --- state -----------------------------------------------------------------------------------------
+    def revision(self) -> str:
+        """Changes on every write; '' for a store never written."""
+        got = self._state.get(ids=["state"], include=["metadatas"])
+        metadatas = got.get("metadatas") or []
+        return str(metadatas[0].get("revision", "")) if metadatas and metadatas[0] else ""
+
+    def state(self) -> dict[str, Scalar]:
+        """The state record: revision and time of the last write."""
+        got = self._state.get(ids=["state"], include=["metadatas"])
+        metadatas = got.get("metadatas") or []
+        return dict(metadatas[0]) if metadatas and metadatas[0] else {}
+
+    def bump_revision(self) -> str:
+        """Mark the store as changed (call after every write)."""
+        revision = uuid.uuid4().hex
+        self._state.upsert(
+            ids=["state"],
+            embeddings=[[0.0]],
+            metadatas=[{"revision": revision, "updated_at": time.time()}],
+            documents=[""],
+        )
+        return revision
+
+    # --- reading ---------------------------------------------------------------------------------------
+    def count(self) -> int:
+        """Number of stored chunks."""
+        return int(self._collection.count())
+
+    def records(self, *, include_embeddings: bool = False) -> Iterator[tuple[Record, Sequence[float] | None]]:
+        """Every stored chunk, paged."""
+        include = ["documents", "metadatas"] + (["embeddings"] if include_embeddings else [])
+        offset = 0
+        while True:
+            got = self._collection.get(include=include, limit=PAGE, offset=offset)
+            ids = got["ids"]
+            if not ids:
+                return
+            embeddings = got.get("embeddings") if include_embeddings else None
+            for i, chunk_id in enumerate(ids):
+                meta = {k: v for k, v in (got["metadatas"][i] or {}).items() if not k.startswith("_")}
+                vector = embeddings[i] if embeddings is not None else None
+                yield Record(chunk_id, got["documents"][i] or "", meta), vector
+            offset += len(ids)
+
+    def files(self) -> dict[str, StoredFile]:
+        """Per source: which versions are stored and whether each is whole."""
+        files: dict[str, StoredFile] = {}
+        offset = 0
+        while True:
+            got = self._collection.get(include=["metadatas"], limit=PAGE, offset=offset)
+            if not got["ids"]:
+                return files
+            for meta in got["metadatas"]:
+                source = str(meta.get("source", ""))
+                digest = str(meta.get("content_hash", ""))
+                entry = files.setdefault(source, StoredFile(source))
+                entry.versions[digest] = entry.versions.get(digest, 0) + 1
+                entry.expected[digest] = int(meta.get("n_chunks", 0))
+                entry.ingested_at[digest] = float(meta.get("ingested_at", 0.0))
+            offset += len(got["ids"])
+
+    def embeddings_for(self, source: str) -> dict[str, list[float]]:
+        """Stored vectors of a source's chunks keyed by chunk text, to avoid re-embedding unchanged text."""
+        got = self._collection.get(where={"source": source}, include=["documents", "embeddings"])
+        vectors = got.get("embeddings")
+        if vectors is None:
+            return {}
+        return {doc: list(vec) for doc, vec in zip(got["documents"], vectors, strict=False) if doc}
+
+    def query(self, embedding: Sequence[float], k: int, filters: Filters | None = None) -> list[Hit]:
+        """Nearest chunks by cosine similarity, filtered inside Chroma before ranking."""
+        where = where_clause(filters) if filters is not None else None
+        count = self.count()
+        if count == 0:
+            return []
+        got = self._collection.query(
+            query_embeddings=[list(embedding)],
+            n_results=min(k, count),
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        hits = []
+        for chunk_id, text, meta, distance in zip(
+            got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=False
+        ):
+            clean = {key: v for key, v in (meta or {}).items() if not key.startswith("_")}
+            similarity = 1.0 - float(distance)
+            hits.append(
+                Hit(
+                    id=chunk_id,
+                    text=text or "",
+                    source=str(clean.get("source", "")),
+                    score=similarity,
+                    metadata=clean,
+                    dense_score=similarity,
+                )
+            )
+        return hits
+
+    # --- writing ---------------------------------------------------------------------------------------
+    def write_file(
+        self, source: str, content_hash: str, chunks: Sequence[Any], embeddings: Sequence[Sequence[float]]
+    ) -> None:
+        """Add one file version in a single call, then delete every other version of the same source."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        now = time.time()
+        nodes = []
+        for chunk, vector in zip(chunks, embeddings, strict=True):
+            node = TextNode(
+                id_=chunk.id,
+                text=chunk.text,
+                metadata={**chunk.metadata, "ingested_at": now},
+                embedding=list(vector),
+            )
+            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=source)
+            nodes.append(node)
+        existing = set(self._collection.get(ids=[n.node_id for n in nodes], include=[])["ids"])
+        fresh = [n for n in nodes if n.node_id not in existing]
+        if fresh:
+            self._vectors.add(fresh)
+        self.delete_other_versions(source, content_hash)
+
+    def delete_other_versions(self, source: str, keep_hash: str) -> None:
+        """Remove chunks of `source` that belong to any version but `keep_hash`."""
+        self._collection.delete(where={"$and": [{"source": source}, {"content_hash": {"$ne": keep_hash}}]})
+
+    def remove(self, source: str) -> int:
+        """Delete all chunks of a source; returns how many there were."""
+        ids = self._collection.get(where={"source": source}, include=[])["ids"]
+        if ids:
+            self._collection.delete(ids=ids)
+        return len(ids)
+
+    def add_records(self, records: Sequence[tuple[Record, Sequence[float]]]) -> None:
+        """Write records as they are (used by `kb import`)."""
+        for start in range(0, len(records), PAGE):
+            batch = records[start : start + PAGE]
+            self._collection.upsert(
+                ids=[r.id for r, _ in batch],
+                documents=[r.text for r, _ in batch],
+                metadatas=[dict(r.metadata) for r, _ in batch],
+                embeddings=[list(v) for _, v in batch],
+            )
