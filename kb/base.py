@@ -165,7 +165,7 @@ class KnowledgeBase:
         lexical = self.lexical()
         if len(lexical) == 0:
             raise EmptyIndexError()
-        candidates = max(self.settings.candidates, k * 3)
+        candidates = max(self.settings.candidates, k)
         current = {(str(m.get("source")), str(m.get("content_hash"))) for m in lexical.metadatas}
         dense: list[Hit] = []
         sparse: list[Hit] = []

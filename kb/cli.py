@@ -342,3 +342,107 @@ def setup(ctx: click.Context, force: bool) -> None:
 def main() -> None:
     """Entry point for `python -m kb`."""
     cli(prog_name="kb")
+
+
+@cli.command(name="eval")
+@click.option(
+    "--set",
+    "set_",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Labelled question set (JSON Lines). Default: evalsets/erfaringsbanken.jsonl.",
+)
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Folder the set is labelled over. Default: corpus/.",
+)
+@click.option("--norquad", "norquad", is_flag=True, help="Also run NorQuAD (../shared/data/norquad).")
+@click.option("--norquad-dir", type=click.Path(path_type=Path), default=None, help="NorQuAD folder.")
+@click.option("--sample", default=500, show_default=True, help="NorQuAD questions (fixed seed 42).")
+@click.option(
+    "--mode",
+    "modes",
+    multiple=True,
+    type=click.Choice(["dense", "bm25", "hybrid"]),
+    help="Retrievers to compare (default: all three).",
+)
+@click.option(
+    "--answers", is_flag=True, help="Also evaluate `kb ask` answers (key facts, refusals, citations)."
+)
+@click.option("--misses", is_flag=True, help="List the questions hybrid search missed at rank 5.")
+@click.option("--json", "json_", is_flag=True, help="Print all figures as JSON.")
+@click.pass_context
+@handle_errors
+def eval_(
+    ctx: click.Context,
+    set_: Path | None,
+    corpus: Path | None,
+    norquad: bool,
+    norquad_dir: Path | None,
+    sample: int,
+    modes: tuple[str, ...],
+    answers: bool,
+    misses: bool,
+    json_: bool,
+) -> None:
+    r"""Measure retrieval on the labelled set (and NorQuAD): recall@5/10, MRR@10, nDCG@10 per question kind.
+
+    Each set is searched in its own store under HOME/eval/, built on first use.
+
+    \b
+    Eksempler:
+      kb eval
+      kb eval --norquad --sample 500
+      kb eval --answers
+    """
+    from kb import evaluation as ev
+
+    settings: Settings = ctx.obj["settings"]
+    modes = modes or ev.MODES
+    questions = ev.load_questions(set_ or ev.DEFAULT_SET)
+    click.echo(f"Bygger evalueringsindeks for {corpus or ev.DEFAULT_CORPUS} …", err=True)
+    kb = ev.eval_kb(settings, "corpus", corpus or ev.DEFAULT_CORPUS)
+    output: dict[str, Any] = {"own": ev.evaluate(kb, questions, modes)}
+    if not json_:
+        click.echo(ev.format_table(output["own"], "Erfaringsbankens eget spørsmålssett"))
+        if misses:
+            for miss in output["own"]["modes"].get("hybrid", {}).get("misses", []):
+                click.echo(
+                    f"  bom {miss['id']}: {miss['question']}\n      fasit {miss['relevant']}\n      fikk  {miss['top']}"
+                )
+    if answers:
+        from kb.answer_eval import evaluate_answers
+
+        output["answers"] = evaluate_answers(kb, [_q(q) for q in questions])
+        if not json_:
+            click.echo("\nSvar (kb ask): " + json.dumps(output["answers"], ensure_ascii=False))
+    if norquad:
+        folder = norquad_dir or ev.NORQUAD_DIR
+        if not (folder / "queries.jsonl").is_file():
+            raise click.ClickException(f"Fant ikke NorQuAD i {folder}; bruk --norquad-dir.")
+        root = ev.write_norquad_corpus(folder, settings.home / "eval" / "norquad-files")
+        click.echo("Bygger NorQuAD-indeks (første gang tar det noen minutter) …", err=True)
+        nq_kb = ev.eval_kb(settings, "norquad", root, embedder=kb._embedder)
+        output["norquad"] = ev.evaluate(nq_kb, ev.norquad_questions(folder, sample), modes)
+        if not json_:
+            click.echo(
+                ev.format_table(output["norquad"], f"NorQuAD, dokumentnivå ({sample} spørsmål, seed 42)")
+            )
+    if json_:
+        for block in (output.get("own"), output.get("norquad")):
+            if block and not misses:
+                for mode in block["modes"].values():
+                    mode.pop("misses", None)
+        click.echo(json.dumps(output, ensure_ascii=False, indent=2))
+
+
+def _q(question: Any) -> dict[str, Any]:
+    return {
+        "id": question.id,
+        "question": question.question,
+        "kind": question.kind,
+        "relevant": list(question.relevant),
+        "facts": list(question.facts),
+    }

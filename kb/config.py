@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     passage_prefix: str | None = Field(
         None, description="Text put before passages (default: `passage: ` for E5 models, else none)."
     )
+    torch_threads: int = Field(1, ge=1, description="Torch threads for query embedding (ingest uses all cores).")
     embed_batch_size: int = Field(32, ge=1, description="Passages embedded per batch during ingest.")
     chunk_size: int = Field(1000, ge=200, description="Largest chunk, in characters.")
     chunk_overlap: int = Field(

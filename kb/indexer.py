@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ingest.loaders import LoadError
 from ingest.pipeline import PreparedFile, file_hash, prepare, scan_all
+from kb.models import encode_threads
 
 if TYPE_CHECKING:
     from kb.base import IngestReport, KnowledgeBase, Progress
@@ -54,7 +55,8 @@ def ingest(
             missing = [c.text for c in prepared.chunks if c.text not in reuse]
             plans.append((prepared, is_update, reuse, len(texts), len(missing)))
             texts.extend(missing)
-        vectors = kb.embedder.get_text_embedding_batch(texts) if texts else []
+        with encode_threads():
+            vectors = kb.embedder.get_text_embedding_batch(texts) if texts else []
         report.chunks_embedded += len(texts)
         for prepared, is_update, reuse, start, count in plans:
             fresh = iter(vectors[start : start + count])

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
 import os
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -85,9 +87,16 @@ def _huggingface(settings: Settings) -> BaseEmbedding:
     if os.environ.get("KB_ALLOW_DOWNLOAD", "") != "1":
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     path = resolve_model_path(settings)
+    import torch
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
+    # NOTE: one thread for queries. On 2 cores, torch's OpenMP threads spin against any other busy process
+    # (the app, an ingest, BLAS): a one-sentence query took 682 ms with 2 threads under load and 91 ms with 1.
+    # Batch encoding during ingest raises the count again (see encode_threads).
+    torch.set_num_threads(settings.torch_threads)
     logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
     try:
         return HuggingFaceEmbedding(
@@ -103,6 +112,24 @@ def _huggingface(settings: Settings) -> BaseEmbedding:
             f"Kunne ikke laste embeddingmodellen «{settings.embed_model}» uten internett: {exc}. "
             "Bruk en lokal mappe, eller sett KB_ALLOW_DOWNLOAD=1 på en maskin med nett."
         ) from exc
+
+
+@contextlib.contextmanager
+def encode_threads(count: int | None = None) -> Iterator[None]:
+    """Let torch use `count` threads (default: all cores) for a batch encode, then restore the setting.
+
+    Does nothing when torch was never imported (the hash embedder).
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(count or os.cpu_count() or 1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _hash(settings: Settings) -> BaseEmbedding:

@@ -55,7 +55,10 @@ def write(root: Path, relative: str, text: str) -> Path:
 def mini_corpus(tmp_path: Path) -> Path:
     """A small corpus in the real folder layout: two municipalities, the network, two strategy versions."""
     root = tmp_path / "corpus"
-    write(root, "Sarpsborg/erfaringer/introduksjonsprogram.md", """
+    write(
+        root,
+        "Sarpsborg/erfaringer/introduksjonsprogram.md",
+        """
         ---
         tittel: Introduksjonsprogram for nyansatte
         dato: 2024-03-01
@@ -71,8 +74,12 @@ def mini_corpus(tmp_path: Path) -> Path:
 
         ## Resultater
         Andelen som sluttet falt til 17 prosent i 2024.
-        """)
-    write(root, "Halden/erfaringer/heltidskultur.md", """
+        """,
+    )
+    write(
+        root,
+        "Halden/erfaringer/heltidskultur.md",
+        """
         # Heltidskultur i helse og omsorg
 
         ## Utfordringen
@@ -83,35 +90,49 @@ def mini_corpus(tmp_path: Path) -> Path:
 
         ## Resultater
         Heltidsandelen økte til 52 prosent på to år.
-        """)
-    write(root, "Sarpsborg/strategier/kompetansestrategi-2020-2023.md", """
+        """,
+    )
+    write(
+        root,
+        "Sarpsborg/strategier/kompetansestrategi-2020-2023.md",
+        """
         # Kompetansestrategi for Sarpsborg kommune 2020–2023
 
         ## Mål
         Kommunen skal ha 30 lærlinger innen 2023.
-        """)
-    write(root, "Sarpsborg/strategier/kompetansestrategi-2024-2027.md", """
+        """,
+    )
+    write(
+        root,
+        "Sarpsborg/strategier/kompetansestrategi-2024-2027.md",
+        """
         # Kompetansestrategi for Sarpsborg kommune 2024–2027
 
         ## Mål
         Kommunen skal ha 45 lærlinger innen 2027, og alle ledere skal ta lederprogrammet.
-        """)
-    write(root, "Læringsnettverket/samlinger/2024-01-25-samling-heltidskultur.md", """
+        """,
+    )
+    write(
+        root,
+        "Læringsnettverket/samlinger/2024-01-25-samling-heltidskultur.md",
+        """
         # Samling om heltidskultur
 
         ## Metoder
         Vi brukte fiskebolle og refleksjonsrunder. Psykologisk trygghet er grunnlaget for læring.
-        """)
+        """,
+    )
     return root
 
 
 @pytest.fixture(scope="session")
 def real_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The offline multilingual-e5-small: the one `make setup` built, else built once for this session."""
+    from kb.e5build import build_model, is_complete
+
     built = REPO_ROOT / ".kb" / "models" / DEFAULT_MODEL
-    if (built / "modules.json").is_file():
+    if is_complete(built):
         return built
-    from kb.e5build import build_model
 
     target = tmp_path_factory.mktemp("models") / DEFAULT_MODEL
     return build_model(target)

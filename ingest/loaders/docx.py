@@ -69,6 +69,7 @@ def load(path: Path) -> SourceDocument:
     core = document.core_properties
     if core.title and core.title.strip():
         props["title"] = core.title.strip()
-    if core.created is not None:
+    # NOTE: python-docx's blank template carries this creation time; documents made from it never set theirs.
+    if core.created is not None and core.created.isoformat()[:16] != "2013-12-23T23:15":
         props["date"] = core.created.date().isoformat()
     return SourceDocument(sections=tuple(sections), properties=props, loader="docx")

@@ -1,0 +1,80 @@
+"""Compare fusion settings on a labelled set without re-embedding: candidates are fetched once per question.
+
+Usage: python scripts/tune_retrieval.py [--norquad N]   (uses the eval stores `kb eval` built under KB_HOME)
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections import defaultdict
+
+from kb import evaluation as ev
+from kb import retrieval
+from kb.config import Settings
+
+
+def candidates(kb, questions):
+    rows = []
+    lexical = kb.lexical()
+    current = {(str(m.get("source")), str(m.get("content_hash"))) for m in lexical.metadatas}
+    for q in questions:
+        vector = kb.embed_query(q.question)
+        dense = [
+            h
+            for h in kb.store.query(vector, 60)
+            if (h.source, str(h.metadata.get("content_hash"))) in current
+        ]
+        sparse = lexical.search(q.question, 60)
+        rows.append((q, dense, sparse))
+    return rows
+
+
+def score(kb, rows, fuse):
+    per_kind = defaultdict(list)
+    for q, dense, sparse in rows:
+        fused = retrieval.apply_versions(fuse(dense, sparse), kb._superseded, 0.5, False)
+        ranked = list(dict.fromkeys(h.source for h in fused))
+        per_kind[q.kind].append(ev.doc_metrics(ranked, q.relevant))
+    allm = [m for ms in per_kind.values() for m in ms]
+    out = {k: statistics.fmean(m[k] for m in allm) for k in ("recall@5", "mrr@10", "ndcg@10")}
+    out["kinds"] = {
+        k: round(statistics.fmean(m["recall@5"] for m in ms), 3) for k, ms in sorted(per_kind.items())
+    }
+    return out
+
+
+def variants():
+    yield "dense", lambda d, s: retrieval.fuse_weighted(d, [], 1.0)
+    yield "bm25", lambda d, s: retrieval.fuse_weighted([], s, 0.0)
+    for w in (0.4, 0.5, 0.6, 0.7, 0.8):
+        yield f"weighted w={w}", lambda d, s, w=w: retrieval.fuse_weighted(d, s, w)
+    for w in (0.5, 0.6, 0.7):
+        for k in (10, 60):
+            yield f"rrf k={k} w={w}", lambda d, s, w=w, k=k: retrieval.fuse_rrf(d, s, k, w)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--norquad", type=int, default=0)
+    args = parser.parse_args()
+    settings = Settings()
+    kb = ev.eval_kb(settings, "corpus", ev.DEFAULT_CORPUS)
+    sets = [("own", kb, [q for q in ev.load_questions(ev.DEFAULT_SET) if q.relevant])]
+    if args.norquad:
+        root = ev.write_norquad_corpus(ev.NORQUAD_DIR, settings.home / "eval" / "norquad-files")
+        nq = ev.eval_kb(settings, "norquad", root, embedder=kb.embedder)
+        sets.append(("norquad", nq, ev.norquad_questions(ev.NORQUAD_DIR, args.norquad)))
+    for name, base, questions in sets:
+        rows = candidates(base, questions)
+        print(f"\n== {name} ({len(questions)} questions)")
+        for label, fuse in variants():
+            r = score(base, rows, fuse)
+            kinds = " ".join(f"{k[:5]}={v}" for k, v in r["kinds"].items()) if name == "own" else ""
+            print(
+                f"{label:<18} R@5 {r['recall@5']:.3f} MRR {r['mrr@10']:.3f} nDCG {r['ndcg@10']:.3f}  {kinds}"
+            )
+
+
+if __name__ == "__main__":
+    main()

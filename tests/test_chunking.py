@@ -1,0 +1,45 @@
+from ingest.chunking import chunk_sections, split_sentences
+from ingest.types import Section
+
+
+def test_sentences_keep_abbreviations_and_dates() -> None:
+    text = "Vi brukte bl.a. fiskebolle. Møtet var 12. mars i Halden. Neste gang blir f.eks. i Råde!"
+    assert split_sentences(text) == [
+        "Vi brukte bl.a. fiskebolle.",
+        "Møtet var 12. mars i Halden.",
+        "Neste gang blir f.eks. i Råde!",
+    ]
+
+
+def test_chunks_follow_pages_and_never_cut_mid_sentence() -> None:
+    sentence = "Dette er en setning om heltidskultur i kommunen. "
+    sections = [
+        Section(text="Mål\n\n" + sentence * 30, heading="Mål", page=1),
+        Section(text="Tiltak\n\n" + sentence * 5, heading="Tiltak", page=2),
+    ]
+    chunks = chunk_sections(
+        sections, source="a.pdf", metadata={"content_hash": "h"}, chunk_size=400, overlap=60
+    )
+    assert all(len(c.text) <= 400 + 60 + 2 for c in chunks)
+    assert all(c.text.rstrip().endswith(".") for c in chunks)
+    assert {c.metadata["page"] for c in chunks} == {1, 2}
+    assert all(c.metadata["page"] == 2 for c in chunks if "Tiltak" in c.text)
+    assert chunks[-1].metadata["n_chunks"] == len(chunks)
+
+
+def test_ids_are_stable_and_change_with_the_file_version() -> None:
+    sections = [Section(text="En kort tekst.", heading="A")]
+    one = chunk_sections(sections, source="a.md", metadata={"content_hash": "v1"})
+    again = chunk_sections(sections, source="a.md", metadata={"content_hash": "v1"})
+    other = chunk_sections(sections, source="a.md", metadata={"content_hash": "v2"})
+    assert [c.id for c in one] == [c.id for c in again]
+    assert one[0].id != other[0].id
+
+
+def test_short_heading_sections_merge_with_what_follows() -> None:
+    sections = [
+        Section(text="Innledning", heading="Innledning"),
+        Section(text="Mål\n\nMålet er 40 lærlinger.", heading="Mål"),
+    ]
+    chunks = chunk_sections(sections, source="a.md", metadata={}, chunk_size=1000)
+    assert len(chunks) == 1

@@ -1,0 +1,54 @@
+from ingest import metadata
+from ingest.loaders import load_path
+from ingest.types import Section, SourceDocument
+from tests.conftest import DATA
+
+
+def doc(text: str = "tekst", **kwargs: object) -> SourceDocument:
+    return SourceDocument(sections=(Section(text=text, heading=kwargs.pop("heading", "")),), **kwargs)  # type: ignore[arg-type]
+
+
+def test_front_matter_wins_over_folders() -> None:
+    meta = metadata.resolve(load_path(DATA / "med_front_matter.md"), "Halden/samlinger/x.md")
+    assert meta["municipality"] == "Moss"
+    assert meta["doc_type"] == "erfaring"  # «case» is a shared case
+    assert meta["title"] == "Heltidskultur i Moss"
+    assert meta["date"] == "2024-02-15" and meta["date_num"] == 20240215
+    assert meta["themes"] == "heltidskultur, arbeidstid"
+    assert meta["tema_heltidskultur"] is True and meta["tema_arbeidstid"] is True
+
+
+def test_folders_give_municipality_and_type_with_norwegian_letters() -> None:
+    meta = metadata.resolve(doc(heading="Plan"), "Østfold fylkeskommune/strategier/plan.md")
+    assert meta["municipality"] == "Østfold fylkeskommune"
+    assert meta["doc_type"] == "strategi"
+    assert metadata.resolve(doc(), "Råde/samlinger/a.md")["doc_type"] == "samlingsnotat"
+    assert metadata.resolve(doc(), "Råde/erfaringer/a.md")["doc_type"] == "erfaring"
+    assert metadata.resolve(doc(), "Råde/diverse/a.md")["doc_type"] == "annet"
+    assert metadata.resolve(doc(), "Nettverket/samlinger/a.md")["municipality"] == "Læringsnettverket"
+
+
+def test_properties_then_text_then_file_name() -> None:
+    with_props = metadata.resolve(
+        doc(heading="Første overskrift", properties={"title": "Egenskap", "date": "2023-01-02"}), "A/b/c.md"
+    )
+    assert (with_props["title"], with_props["date"]) == ("Egenskap", "2023-01-02")
+    from_text = metadata.resolve(
+        doc(heading="Første overskrift"), "A/samlinger/2024-03-07-samling-om-ledelse.md"
+    )
+    assert (from_text["title"], from_text["date"]) == ("Første overskrift", "2024-03-07")
+    from_name = metadata.resolve(doc(), "A/b/2024-03-07-samling-om-ledelse.md")
+    assert from_name["title"] == "Samling om ledelse"
+
+
+def test_period_in_name_gives_period_and_date() -> None:
+    meta = metadata.resolve(
+        doc(heading="Kompetansestrategi"), "Sarpsborg/strategier/kompetansestrategi-2024-2027.md"
+    )
+    assert meta["period"] == "2024–2027"
+    assert meta["date"] == "2024-01-01"
+
+
+def test_themes_are_inferred_when_not_given() -> None:
+    text = "Vi rekrutterer sykepleiere. Rekrutteringen gikk bra. Lærlinger fikk fagbrev."
+    assert metadata.infer_themes(text)[:2] == ["rekruttering", "lærlinger"]
