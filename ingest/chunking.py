@@ -182,11 +182,6 @@ def chunk_sections(
         if group[0].page is not None:
             meta["page"] = group[0].page
         content_hash = str(metadata.get("content_hash", ""))
-        chunks.append(
-            Chunk(id=chunk_id(source, content_hash, index, text), text=text, source=source, metadata=meta)
-        )
+        chunks.append(Chunk(id=chunk_id(source, content_hash, index, text), text=text, source=source, metadata=meta))
     total = len(chunks)
-    return [
-        Chunk(id=c.id, text=c.text, source=c.source, metadata={**c.metadata, "n_chunks": total})
-        for c in chunks
-    ]
+    return [Chunk(id=c.id, text=c.text, source=c.source, metadata={**c.metadata, "n_chunks": total}) for c in chunks]

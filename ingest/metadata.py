@@ -67,9 +67,7 @@ THEME_LEXICON: dict[str, tuple[str, ...]] = {
     "erfaringsdeling": ("erfaringsdeling", "erfaringslæring", "læringsnettverk"),
 }
 
-_DATE_IN_NAME = re.compile(
-    r"(?<!\d)(20\d\d|19\d\d)[-_.]?(0[1-9]|1[0-2])(?:[-_.]?(0[1-9]|[12]\d|3[01]))?(?!\d)"
-)
+_DATE_IN_NAME = re.compile(r"(?<!\d)(20\d\d|19\d\d)[-_.]?(0[1-9]|1[0-2])(?:[-_.]?(0[1-9]|[12]\d|3[01]))?(?!\d)")
 _PERIOD = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*[-–/]\s*((?:19|20)\d\d)(?!\d)")
 
 

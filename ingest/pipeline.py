@@ -105,9 +105,7 @@ def prepare(
             cleaned.append(Section(text=result.text, heading=section.heading, page=section.page))
         sections = cleaned
     meta["content_hash"] = digest
-    chunks = chunk_sections(
-        sections, source=ref.source, metadata=meta, chunk_size=chunk_size, overlap=overlap
-    )
+    chunks = chunk_sections(sections, source=ref.source, metadata=meta, chunk_size=chunk_size, overlap=overlap)
     if not chunks:
         raise LoadError("filen inneholder ingen tekst")
     return PreparedFile(source=ref.source, content_hash=digest, chunks=chunks, masked=masked)

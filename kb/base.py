@@ -106,6 +106,7 @@ class KnowledgeBase:
     def lexical(self) -> LexicalIndex:
         """The BM25 index for the store's current revision (loaded or rebuilt when another process wrote)."""
         revision = self.store.revision()
+        self.store.sync(revision)
         if self._lexical is not None and self._lexical.revision == revision:
             return self._lexical
         index = LexicalIndex.load(self.lexical_path)
@@ -114,11 +115,18 @@ class KnowledgeBase:
         self._set_lexical(index)
         return index
 
+    def lexical_in_step(self) -> bool:
+        """Whether the saved BM25 index matches the store: same revision and the same number of chunks."""
+        index = LexicalIndex.load(self.lexical_path)
+        return index is not None and index.revision == self.store.revision() and len(index) == self.store.count()
+
     def rebuild_lexical(self, revision: str | None = None) -> LexicalIndex:
         """Rebuild BM25 from the store's chunks and save it beside the store."""
         revision = self.store.revision() if revision is None else revision
         started = time.perf_counter()
-        index = LexicalIndex.build((record for record, _ in self.store.records()), revision)
+        index = LexicalIndex.build(
+            self.store.records(include_embeddings=self.settings.dense_search == "exact"), revision
+        )
         try:
             index.save(self.lexical_path)
         except OSError as exc:  # a read-only installation still searches, it just rebuilds per process
@@ -166,18 +174,21 @@ class KnowledgeBase:
         if len(lexical) == 0:
             raise EmptyIndexError()
         candidates = max(self.settings.candidates, k)
-        current = {(str(m.get("source")), str(m.get("content_hash"))) for m in lexical.metadatas}
         dense: list[Hit] = []
         sparse: list[Hit] = []
         if mode in ("hybrid", "dense"):
             vector = self.embed_query(query)
-            dense = [
-                h
-                for h in self.store.query(vector, candidates, filters)
-                # NOTE: chunks written after the BM25 index was built belong to an ingest still running (or
-                # one interrupted); they become visible together, at its end, on both sides.
-                if (h.source, str(h.metadata.get("content_hash"))) in current
-            ]
+            if lexical.vectors is not None:
+                dense = lexical.dense_search(vector, candidates, filters)
+            else:
+                current = lexical.current_versions
+                dense = [
+                    h
+                    for h in self.store.query(vector, candidates, filters, count=len(lexical))
+                    # NOTE: chunks written after the snapshot was built belong to an ingest still running (or
+                    # one interrupted); they become visible together, at its end, on both sides.
+                    if (h.source, str(h.metadata.get("content_hash"))) in current
+                ]
         if mode in ("hybrid", "bm25"):
             sparse = lexical.search(query, candidates, filters)
         if mode == "dense":
@@ -227,9 +238,7 @@ class KnowledgeBase:
     def chunks_of(self, source: str) -> list[tuple[str, dict[str, Scalar]]]:
         """A document's chunks (text, metadata) in order, for the source view."""
         lexical = self.lexical()
-        rows = [
-            (t, m) for t, m in zip(lexical.texts, lexical.metadatas, strict=True) if m.get("source") == source
-        ]
+        rows = [(t, m) for t, m in zip(lexical.texts, lexical.metadatas, strict=True) if m.get("source") == source]
         return sorted(rows, key=lambda r: int(r[1].get("chunk_index", 0)))
 
     def stats(self) -> dict[str, Any]:
@@ -289,15 +298,16 @@ class KnowledgeBase:
         from kb.indexer import ingest
 
         with self.write_lock(wait=wait):
-            return ingest(
-                self, roots, prune=prune, progress=progress, user=user, extra_metadata=extra_metadata
-            )
+            return ingest(self, roots, prune=prune, progress=progress, user=user, extra_metadata=extra_metadata)
 
     def remove(self, source: str, *, user: str = "kb") -> int:
         """Remove one document by its source path; returns the number of chunks removed."""
         with self.write_lock():
             removed = self.store.remove(source)
             if removed:
+                from kb.uploads import discard_original
+
+                discard_original(self.settings, source)
                 self.store.bump_revision()
                 self.audit("remove", source, user)
                 self.rebuild_lexical()

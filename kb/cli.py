@@ -145,9 +145,7 @@ def _filters(
     date_from: str,
     date_to: str,
 ) -> Filters:
-    return Filters(
-        municipalities=municipality, doc_types=type_, themes=theme, date_from=date_from, date_to=date_to
-    )
+    return Filters(municipalities=municipality, doc_types=type_, themes=theme, date_from=date_from, date_to=date_to)
 
 
 def filter_options(func: Any) -> Any:
@@ -220,9 +218,7 @@ def search(
         groups = group_by_municipality(hits, per_group=max(1, min(k, 3)))
         if json_:
             click.echo(
-                json.dumps(
-                    {m: [h.to_dict() for h in hs] for m, hs in groups.items()}, ensure_ascii=False, indent=2
-                )
+                json.dumps({m: [h.to_dict() for h in hs] for m, hs in groups.items()}, ensure_ascii=False, indent=2)
             )
             return
         for name, members in groups.items():
@@ -252,6 +248,7 @@ def _print_hit(hit: Any) -> None:
 @cli.command()
 @click.argument("question")
 @filter_options
+@click.option("--no-generator", is_flag=True, help="Extractive answer even when a generator is configured.")
 @click.option("--json", "json_", is_flag=True, help="Print the answer and citations as JSON.")
 @click.pass_context
 @handle_errors
@@ -263,6 +260,7 @@ def ask(
     theme: tuple[str, ...],
     date_from: str,
     date_to: str,
+    no_generator: bool,
     json_: bool,
 ) -> None:
     r"""Answer QUESTION from the documents, with numbered citations.
@@ -274,11 +272,10 @@ def ask(
     try:
         from kb.answer import ask as ask_
     except ImportError as exc:
-        raise click.ClickException(
-            "`kb ask` er ikke klar ennå: svarmodulen mangler i denne versjonen."
-        ) from exc
+        raise click.ClickException("`kb ask` er ikke klar ennå: svarmodulen mangler i denne versjonen.") from exc
     kb = open_kb(ctx)
-    answer = ask_(kb, question, filters=_filters(municipality, type_, theme, date_from, date_to))
+    filters = _filters(municipality, type_, theme, date_from, date_to)
+    answer = ask_(kb, question, filters=filters, generator=False if no_generator else None)
     if json_:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -339,6 +336,16 @@ def setup(ctx: click.Context, force: bool) -> None:
     click.echo(f"Modellen er klar i {path}")
 
 
+def _register_backup() -> None:
+    from kb.backup import export_cmd, import_cmd
+
+    cli.add_command(export_cmd, name="export")
+    cli.add_command(import_cmd, name="import")
+
+
+_register_backup()
+
+
 def main() -> None:
     """Entry point for `python -m kb`."""
     cli(prog_name="kb")
@@ -368,9 +375,7 @@ def main() -> None:
     type=click.Choice(["dense", "bm25", "hybrid"]),
     help="Retrievers to compare (default: all three).",
 )
-@click.option(
-    "--answers", is_flag=True, help="Also evaluate `kb ask` answers (key facts, refusals, citations)."
-)
+@click.option("--answers", is_flag=True, help="Also evaluate `kb ask` answers (key facts, refusals, citations).")
 @click.option("--misses", is_flag=True, help="List the questions hybrid search missed at rank 5.")
 @click.option("--json", "json_", is_flag=True, help="Print all figures as JSON.")
 @click.pass_context
@@ -413,11 +418,20 @@ def eval_(
                     f"  bom {miss['id']}: {miss['question']}\n      fasit {miss['relevant']}\n      fikk  {miss['top']}"
                 )
     if answers:
-        from kb.answer_eval import evaluate_answers
+        from kb.answer_eval import TARGETS, evaluate_answers
 
         output["answers"] = evaluate_answers(kb, [_q(q) for q in questions])
         if not json_:
-            click.echo("\nSvar (kb ask): " + json.dumps(output["answers"], ensure_ascii=False))
+            click.echo("\nSvar (kb ask, ekstraktivt):")
+            for key, target in TARGETS.items():
+                value = output["answers"].get(key)
+                if value is None:
+                    continue
+                ok = value <= target if key == "median_seconds" else value >= target
+                click.echo(
+                    f"  {key:<16} {value:>6.3f}   mål {'≤' if key == 'median_seconds' else '≥'} {target}"
+                    f"  {'OK' if ok else 'IKKE NÅDD'}"
+                )
     if norquad:
         folder = norquad_dir or ev.NORQUAD_DIR
         if not (folder / "queries.jsonl").is_file():
@@ -427,9 +441,7 @@ def eval_(
         nq_kb = ev.eval_kb(settings, "norquad", root, embedder=kb._embedder)
         output["norquad"] = ev.evaluate(nq_kb, ev.norquad_questions(folder, sample), modes)
         if not json_:
-            click.echo(
-                ev.format_table(output["norquad"], f"NorQuAD, dokumentnivå ({sample} spørsmål, seed 42)")
-            )
+            click.echo(ev.format_table(output["norquad"], f"NorQuAD, dokumentnivå ({sample} spørsmål, seed 42)"))
     if json_:
         for block in (output.get("own"), output.get("norquad")):
             if block and not misses:

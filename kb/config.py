@@ -48,17 +48,16 @@ class Settings(BaseSettings):
     torch_threads: int = Field(1, ge=1, description="Torch threads for query embedding (ingest uses all cores).")
     embed_batch_size: int = Field(32, ge=1, description="Passages embedded per batch during ingest.")
     chunk_size: int = Field(1000, ge=200, description="Largest chunk, in characters.")
-    chunk_overlap: int = Field(
-        150, ge=0, description="Characters of whole sentences repeated between chunks."
-    )
+    chunk_overlap: int = Field(150, ge=0, description="Characters of whole sentences repeated between chunks.")
     mask_personal_data: bool = Field(
         True, description="Mask fødselsnummer, phone numbers and e-mail addresses in stored text."
     )
     fusion: Literal["rrf", "weighted"] = Field("weighted", description="How dense and BM25 ranks are fused.")
-    dense_weight: float = Field(
-        0.6, ge=0.0, le=1.0, description="Weight of the dense side in weighted fusion."
-    )
+    dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the dense side in weighted fusion.")
     rrf_k: int = Field(60, ge=1, description="The k constant of reciprocal rank fusion.")
+    dense_search: Literal["exact", "chroma"] = Field(
+        "exact", description="Dense search: exact over the in-memory snapshot, or Chroma's HNSW index."
+    )
     candidates: int = Field(50, ge=5, description="Candidates taken from each retriever before fusion.")
     superseded_penalty: float = Field(
         0.5, ge=0.0, le=1.0, description="Score factor for an older version of a strategy (1 = no penalty)."
@@ -72,8 +71,6 @@ class Settings(BaseSettings):
     generator_model: str = Field("", description="Model name sent to the generator endpoint.")
     generator_key: str | None = Field(None, description="API key for the generator endpoint.")
     generator_timeout: float = Field(60.0, gt=0, description="Seconds before the generator is given up on.")
-    single_user: bool = Field(True, description="Laptop mode: no sign-in, the user acts as admin.")
-    users_file: Path | None = Field(None, description="Local users file (default: HOME/users.json).")
     max_upload_mb: int = Field(20, ge=1, description="Largest file accepted by the app's upload, in MB.")
 
     @property

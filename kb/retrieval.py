@@ -102,17 +102,13 @@ def superseded_sources(documents: Iterable[Mapping[str, Scalar]]) -> dict[str, s
         for i, older in enumerate(docs):
             for j in range(i):
                 newer = docs[j]
-                if str(newer.get("date", "")) > str(older.get("date", "")) and _same_document(
-                    words[i], words[j]
-                ):
+                if str(newer.get("date", "")) > str(older.get("date", "")) and _same_document(words[i], words[j]):
                     superseded[str(older["source"])] = str(newer["source"])
                     break
     return superseded
 
 
-def apply_versions(
-    hits: Sequence[Hit], superseded: Mapping[str, str], penalty: float, history: bool
-) -> list[Hit]:
+def apply_versions(hits: Sequence[Hit], superseded: Mapping[str, str], penalty: float, history: bool) -> list[Hit]:
     """Mark older versions; unless `history`, scale their score so the current version ranks first."""
     out = []
     for hit in hits:

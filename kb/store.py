@@ -7,13 +7,14 @@ collection holds a revision that changes on every write, so other processes know
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from kb.config import Settings, index_name
@@ -24,7 +25,13 @@ logger = logging.getLogger(__name__)
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+# Revisions written by this process: its Store objects share one chromadb system, which is already current.
+_WRITTEN_HERE: set[str] = set()
 PAGE = 5000  # records per `get` call when reading the whole collection
+# NOTE: chromadb's defaults (search_ef 10, M 16) are tuned for speed; HNSW graphs lose recall around many
+# near-identical vectors (boilerplate repeated across files). Wider search and denser links cost little at our
+# sizes; bench/query_latency.py measures it.
+HNSW = {"hnsw:space": "cosine", "hnsw:search_ef": 100, "hnsw:construction_ef": 200, "hnsw:M": 32}
 
 
 @dataclass(slots=True)
@@ -106,20 +113,48 @@ def where_clause(filters: Filters) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _server_errors(method: F) -> F:
+    """In server mode, a failed call (server stopped, network gone) becomes StoreUnavailableError."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except StoreUnavailableError:
+            raise
+        except Exception as exc:
+            if not self.is_server:
+                raise
+            raise StoreUnavailableError(
+                f"Chroma-serveren på {self.location} svarer ikke ({type(exc).__name__}). Sjekk at den kjører "
+                "(`make serve-chroma`), og prøv igjen."
+            ) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
 class Store:
     """A Chroma collection named after the embedding model and chunking, plus its state record."""
 
     def __init__(self, settings: Settings) -> None:
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         self.name = index_name(settings)
         self.location = settings.chroma_url or str(settings.store_dir)
         self.is_server = bool(settings.chroma_url)
-        self._client = _client(settings)
+        self._settings = settings
+        self._open()
+        self._synced = self.revision()
+
+    def _open(self) -> None:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self._client = _client(self._settings)
         try:
             self._collection = self._client.get_or_create_collection(
                 self.name,
-                metadata={"hnsw:space": "cosine", "embed_model": settings.embed_model},
+                metadata={**HNSW, "embed_model": self._settings.embed_model},
                 embedding_function=None,  # our vectors only: Chroma's default function downloads a model
             )
             self._state = self._client.get_or_create_collection(f"{self.name}_state", embedding_function=None)
@@ -130,19 +165,42 @@ class Store:
             ) from exc
         self._vectors = ChromaVectorStore(chroma_collection=self._collection)
 
+    def sync(self, revision: str) -> None:
+        """Pick up another process's writes to an embedded store.
+
+        chromadb loads a folder's vector index once per process; writes by another process reach SQLite but
+        not that index. When the revision moved and we did not move it, drop chromadb's cached system for our
+        folder and open it again. (A server needs nothing: it is the one process.)
+        """
+        if revision == self._synced or self.is_server or revision in _WRITTEN_HERE:
+            self._synced = revision
+            return
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        # NOTE: pop, not stop(): other Store objects in this process may still hold the old system.
+        identifier = getattr(self._client, "_identifier", None)
+        if identifier is not None:
+            SharedSystemClient._identifier_to_system.pop(identifier, None)
+            SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+        self._open()
+        self._synced = revision
+
     # --- state -----------------------------------------------------------------------------------------
+    @_server_errors
     def revision(self) -> str:
         """Changes on every write; '' for a store never written."""
         got = self._state.get(ids=["state"], include=["metadatas"])
         metadatas = got.get("metadatas") or []
         return str(metadatas[0].get("revision", "")) if metadatas and metadatas[0] else ""
 
+    @_server_errors
     def state(self) -> dict[str, Scalar]:
         """The state record: revision and time of the last write."""
         got = self._state.get(ids=["state"], include=["metadatas"])
         metadatas = got.get("metadatas") or []
         return dict(metadatas[0]) if metadatas and metadatas[0] else {}
 
+    @_server_errors
     def bump_revision(self) -> str:
         """Mark the store as changed (call after every write)."""
         revision = uuid.uuid4().hex
@@ -152,9 +210,12 @@ class Store:
             metadatas=[{"revision": revision, "updated_at": time.time()}],
             documents=[""],
         )
+        self._synced = revision
+        _WRITTEN_HERE.add(revision)
         return revision
 
     # --- reading ---------------------------------------------------------------------------------------
+    @_server_errors
     def count(self) -> int:
         """Number of stored chunks."""
         return int(self._collection.count())
@@ -175,6 +236,7 @@ class Store:
                 yield Record(chunk_id, got["documents"][i] or "", meta), vector
             offset += len(ids)
 
+    @_server_errors
     def files(self) -> dict[str, StoredFile]:
         """Per source: which versions are stored and whether each is whole."""
         files: dict[str, StoredFile] = {}
@@ -192,6 +254,7 @@ class Store:
                 entry.ingested_at[digest] = float(meta.get("ingested_at", 0.0))
             offset += len(got["ids"])
 
+    @_server_errors
     def embeddings_for(self, source: str) -> dict[str, list[float]]:
         """Stored vectors of a source's chunks keyed by chunk text, to avoid re-embedding unchanged text."""
         got = self._collection.get(where={"source": source}, include=["documents", "embeddings"])
@@ -200,10 +263,16 @@ class Store:
             return {}
         return {doc: list(vec) for doc, vec in zip(got["documents"], vectors, strict=False) if doc}
 
-    def query(self, embedding: Sequence[float], k: int, filters: Filters | None = None) -> list[Hit]:
-        """Nearest chunks by cosine similarity, filtered inside Chroma before ranking."""
+    @_server_errors
+    def query(
+        self, embedding: Sequence[float], k: int, filters: Filters | None = None, *, count: int | None = None
+    ) -> list[Hit]:
+        """Nearest chunks by cosine similarity, filtered inside Chroma before ranking.
+
+        `count` (the number of stored chunks, when the caller knows it) saves a round trip to the store.
+        """
         where = where_clause(filters) if filters is not None else None
-        count = self.count()
+        count = self.count() if count is None else count
         if count == 0:
             return []
         got = self._collection.query(
@@ -231,6 +300,7 @@ class Store:
         return hits
 
     # --- writing ---------------------------------------------------------------------------------------
+    @_server_errors
     def write_file(
         self, source: str, content_hash: str, chunks: Sequence[Any], embeddings: Sequence[Sequence[float]]
     ) -> None:
@@ -254,10 +324,12 @@ class Store:
             self._vectors.add(fresh)
         self.delete_other_versions(source, content_hash)
 
+    @_server_errors
     def delete_other_versions(self, source: str, keep_hash: str) -> None:
         """Remove chunks of `source` that belong to any version but `keep_hash`."""
         self._collection.delete(where={"$and": [{"source": source}, {"content_hash": {"$ne": keep_hash}}]})
 
+    @_server_errors
     def remove(self, source: str) -> int:
         """Delete all chunks of a source; returns how many there were."""
         ids = self._collection.get(where={"source": source}, include=[])["ids"]
@@ -265,6 +337,7 @@ class Store:
             self._collection.delete(ids=ids)
         return len(ids)
 
+    @_server_errors
     def add_records(self, records: Sequence[tuple[Record, Sequence[float]]]) -> None:
         """Write records as they are (used by `kb import`)."""
         for start in range(0, len(records), PAGE):

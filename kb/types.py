@@ -100,6 +100,7 @@ class Citation:
     municipality: str
     page: int | None
     text: str  # the exact quoted text from the stored chunk
+    superseded: bool = False  # quoted from an older version of a document that has a newer one in the store
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape of `kb ask --json`."""
@@ -110,6 +111,7 @@ class Citation:
             "municipality": self.municipality,
             "title": self.title,
             "text": self.text,
+            "superseded": self.superseded,
         }
 
 

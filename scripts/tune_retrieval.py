@@ -6,6 +6,7 @@ Usage: python scripts/tune_retrieval.py [--norquad N]   (uses the eval stores `k
 from __future__ import annotations
 
 import argparse
+import pickle
 import statistics
 from collections import defaultdict
 
@@ -14,19 +15,19 @@ from kb import retrieval
 from kb.config import Settings
 
 
-def candidates(kb, questions):
+def candidates(kb, questions, cache=None):
+    if cache is not None and cache.exists():
+        return pickle.loads(cache.read_bytes())
     rows = []
     lexical = kb.lexical()
     current = {(str(m.get("source")), str(m.get("content_hash"))) for m in lexical.metadatas}
     for q in questions:
         vector = kb.embed_query(q.question)
-        dense = [
-            h
-            for h in kb.store.query(vector, 60)
-            if (h.source, str(h.metadata.get("content_hash"))) in current
-        ]
+        dense = [h for h in kb.store.query(vector, 60) if (h.source, str(h.metadata.get("content_hash"))) in current]
         sparse = lexical.search(q.question, 60)
         rows.append((q, dense, sparse))
+    if cache is not None:
+        cache.write_bytes(pickle.dumps(rows))
     return rows
 
 
@@ -38,9 +39,7 @@ def score(kb, rows, fuse):
         per_kind[q.kind].append(ev.doc_metrics(ranked, q.relevant))
     allm = [m for ms in per_kind.values() for m in ms]
     out = {k: statistics.fmean(m[k] for m in allm) for k in ("recall@5", "mrr@10", "ndcg@10")}
-    out["kinds"] = {
-        k: round(statistics.fmean(m["recall@5"] for m in ms), 3) for k, ms in sorted(per_kind.items())
-    }
+    out["kinds"] = {k: round(statistics.fmean(m["recall@5"] for m in ms), 3) for k, ms in sorted(per_kind.items())}
     return out
 
 
@@ -66,14 +65,12 @@ def main() -> None:
         nq = ev.eval_kb(settings, "norquad", root, embedder=kb.embedder)
         sets.append(("norquad", nq, ev.norquad_questions(ev.NORQUAD_DIR, args.norquad)))
     for name, base, questions in sets:
-        rows = candidates(base, questions)
+        rows = candidates(base, questions, settings.home / "eval" / f"candidates-{name}-{len(questions)}.pkl")
         print(f"\n== {name} ({len(questions)} questions)")
         for label, fuse in variants():
             r = score(base, rows, fuse)
             kinds = " ".join(f"{k[:5]}={v}" for k, v in r["kinds"].items()) if name == "own" else ""
-            print(
-                f"{label:<18} R@5 {r['recall@5']:.3f} MRR {r['mrr@10']:.3f} nDCG {r['ndcg@10']:.3f}  {kinds}"
-            )
+            print(f"{label:<18} R@5 {r['recall@5']:.3f} MRR {r['mrr@10']:.3f} nDCG {r['ndcg@10']:.3f}  {kinds}")
 
 
 if __name__ == "__main__":

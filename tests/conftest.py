@@ -13,6 +13,8 @@ from kb.config import DEFAULT_MODEL, REPO_ROOT, Settings
 
 DATA = Path(__file__).parent / "data"
 
+pytest_plugins = ["tests.chroma_server"]  # the `chroma_server` fixture: a real `chroma run` on loopback
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,9 +17,7 @@ def test_chunks_follow_pages_and_never_cut_mid_sentence() -> None:
         Section(text="Mål\n\n" + sentence * 30, heading="Mål", page=1),
         Section(text="Tiltak\n\n" + sentence * 5, heading="Tiltak", page=2),
     ]
-    chunks = chunk_sections(
-        sections, source="a.pdf", metadata={"content_hash": "h"}, chunk_size=400, overlap=60
-    )
+    chunks = chunk_sections(sections, source="a.pdf", metadata={"content_hash": "h"}, chunk_size=400, overlap=60)
     assert all(len(c.text) <= 400 + 60 + 2 for c in chunks)
     assert all(c.text.rstrip().endswith(".") for c in chunks)
     assert {c.metadata["page"] for c in chunks} == {1, 2}

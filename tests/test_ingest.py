@@ -27,14 +27,10 @@ def test_changed_file_replaces_its_old_chunks(make_kb, mini_corpus: Path) -> Non
     path.write_text(path.read_text(encoding="utf-8").replace("52 prosent", "61 prosent"), encoding="utf-8")
     report = kb.ingest([mini_corpus])
     assert report.updated == ["Halden/erfaringer/heltidskultur.md"]
-    texts = [
-        r.text for r, _ in kb.store.records() if r.metadata["source"] == "Halden/erfaringer/heltidskultur.md"
-    ]
+    texts = [r.text for r, _ in kb.store.records() if r.metadata["source"] == "Halden/erfaringer/heltidskultur.md"]
     assert any("61 prosent" in t for t in texts)
     assert not any("52 prosent" in t for t in texts)
-    assert [
-        h.text for h in kb.search("52 prosent heltidsandel", k=10, mode="bm25") if "52 prosent" in h.text
-    ] == []
+    assert [h.text for h in kb.search("52 prosent heltidsandel", k=10, mode="bm25") if "52 prosent" in h.text] == []
 
 
 def test_prune_removes_deleted_files_only_when_asked(make_kb, mini_corpus: Path) -> None:
@@ -56,8 +52,7 @@ def test_bad_files_are_named_and_the_rest_is_ingested(make_kb, mini_corpus: Path
     report = make_kb().ingest([mini_corpus])
     reasons = dict(report.skipped)
     assert set(reasons) == {
-        f"Råde/erfaringer/{n}"
-        for n in ("ødelagt.pdf", "kryptert.pdf", "tom.txt", "regneark.xlsx", "binær.txt")
+        f"Råde/erfaringer/{n}" for n in ("ødelagt.pdf", "kryptert.pdf", "tom.txt", "regneark.xlsx", "binær.txt")
     }
     assert "kryptert" in reasons["Råde/erfaringer/kryptert.pdf"]
     assert "tom" in reasons["Råde/erfaringer/tom.txt"]
@@ -178,3 +173,14 @@ def test_ingest_summary_json_and_exit_status(tmp_path: Path, mini_corpus: Path) 
     assert "ødelagt" in summary["skipped"][0]["reason"]
     clean = CliRunner().invoke(cli, ["ingest", str(mini_corpus / "Halden" / ".." / "Sarpsborg")])
     assert clean.exit_code == 0, clean.output
+
+
+def test_changing_chunking_or_model_uses_a_new_collection(make_kb, mini_corpus: Path) -> None:
+    kb = make_kb()
+    kb.ingest([mini_corpus])
+    other = make_kb(chunk_size=400)
+    assert other.store.name != kb.store.name
+    assert other.store.count() == 0  # nothing of the 1000-character index leaks in
+    other.ingest([mini_corpus])
+    assert other.store.count() >= kb.store.count() > 0
+    assert make_kb(embed_model="/some/other/model").store.name not in {kb.store.name, other.store.name}

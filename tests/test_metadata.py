@@ -33,18 +33,14 @@ def test_properties_then_text_then_file_name() -> None:
         doc(heading="Første overskrift", properties={"title": "Egenskap", "date": "2023-01-02"}), "A/b/c.md"
     )
     assert (with_props["title"], with_props["date"]) == ("Egenskap", "2023-01-02")
-    from_text = metadata.resolve(
-        doc(heading="Første overskrift"), "A/samlinger/2024-03-07-samling-om-ledelse.md"
-    )
+    from_text = metadata.resolve(doc(heading="Første overskrift"), "A/samlinger/2024-03-07-samling-om-ledelse.md")
     assert (from_text["title"], from_text["date"]) == ("Første overskrift", "2024-03-07")
     from_name = metadata.resolve(doc(), "A/b/2024-03-07-samling-om-ledelse.md")
     assert from_name["title"] == "Samling om ledelse"
 
 
 def test_period_in_name_gives_period_and_date() -> None:
-    meta = metadata.resolve(
-        doc(heading="Kompetansestrategi"), "Sarpsborg/strategier/kompetansestrategi-2024-2027.md"
-    )
+    meta = metadata.resolve(doc(heading="Kompetansestrategi"), "Sarpsborg/strategier/kompetansestrategi-2024-2027.md")
     assert meta["period"] == "2024–2027"
     assert meta["date"] == "2024-01-01"
 

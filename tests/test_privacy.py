@@ -32,9 +32,7 @@ def test_phone_numbers_are_masked(phone: str) -> None:
     assert "[telefon]" in mask_personal_data(f"Ring {phone} i dag.").text
 
 
-@pytest.mark.parametrize(
-    "text", ["Perioden 2024 2027.", "Budsjett 12 500 000 kroner.", "Vi har 1234 5678 ansatte."]
-)
+@pytest.mark.parametrize("text", ["Perioden 2024 2027.", "Budsjett 12 500 000 kroner.", "Vi har 1234 5678 ansatte."])
 def test_numbers_that_are_not_phones_are_kept(text: str) -> None:
     assert mask_personal_data(text).text == text
 

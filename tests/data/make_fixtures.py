@@ -12,9 +12,7 @@ def make_pdf(path: Path, *, title: str, pages: list[list[str]]) -> None:
 
     pdf = FPDF()
     pdf.set_title(title)
-    pdf.set_creation_date(
-        __import__("datetime").datetime(2024, 5, 2, tzinfo=__import__("datetime").timezone.utc)
-    )
+    pdf.set_creation_date(__import__("datetime").datetime(2024, 5, 2, tzinfo=__import__("datetime").timezone.utc))
     for lines in pages:
         pdf.add_page()
         for line in lines:
@@ -40,9 +38,7 @@ def main() -> None:
     writer = PdfWriter(clone_from=PdfReader(HERE / "flersidig.pdf"))
     writer.encrypt(user_password="hemmelig", owner_password="eier")
     writer.write(HERE / "kryptert.pdf")
-    (HERE / "ødelagt.pdf").write_bytes(
-        b"%PDF-1.7\n1 0 obj <</Type /Catalog>> endobj\ntrailer <<>>\n%%EOF garbage"
-    )
+    (HERE / "ødelagt.pdf").write_bytes(b"%PDF-1.7\n1 0 obj <</Type /Catalog>> endobj\ntrailer <<>>\n%%EOF garbage")
 
     import docx
 
@@ -60,9 +56,7 @@ def main() -> None:
     table.cell(1, 0).text, table.cell(1, 1).text = "2024", "14 prosent"
     document.save(str(HERE / "overskrifter.docx"))
 
-    (HERE / "latin1.txt").write_bytes(
-        "Sykefraværet i Ørje gikk ned – til 6,1 prosent i år.\n".encode("cp1252")
-    )
+    (HERE / "latin1.txt").write_bytes("Sykefraværet i Ørje gikk ned – til 6,1 prosent i år.\n".encode("cp1252"))
     (HERE / "tom.txt").write_bytes(b"")
     (HERE / "binær.txt").write_bytes(bytes(range(256)) * 4)
     (HERE / "regneark.xlsx").write_bytes(b"PK\x03\x04 not really a spreadsheet")

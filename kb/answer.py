@@ -1,0 +1,851 @@
+"""Cited answers in Norwegian, composed from the retrieved passages.
+
+The default answer is extractive: the sentences that best answer the question, copied verbatim from the
+stored chunks, grouped by municipality, each followed by its citation [n]. Numbers, names and dates are
+therefore always exactly as in the source. When nothing in the store is close enough to the question, the
+answer says so plainly. An optional generator (an OpenAI-compatible endpoint, see kb.generator) may write
+the answer instead; its output is checked against the passages, and the extractive answer is shown when too
+little of it holds up.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+from ingest.chunking import split_sentences
+from kb.generator import Generator, GeneratorError
+from kb.lexical import analyse
+from kb.types import Answer, Citation, Filters, Hit
+
+logger = logging.getLogger(__name__)
+
+NOT_FOUND = "Jeg fant ikke noe om dette i erfaringsbanken."
+
+# NOTE: the refusal threshold is calibrated, not guessed. The signal is `Retrieved.signal`: the best sentence's
+# relevance (cosine + KEYWORD_WEIGHT * IDF keyword overlap + NUMBER_BONUS) less NOVELTY_WEIGHT * the share of
+# the question's words that occur nowhere in the store; the priors that choose the answer's sentences (document,
+# passage, concreteness) are left out of it on purpose. Measured on the labelled set (105 answerable, 14
+# unanswerable questions in evalsets/parts/*.jsonl, store of corpus/ with multilingual-e5-small, schema 2,
+# dense_weight 0.5) with
+#   KB_HOME=/tmp/kb-answers-v2 KB_EMBED_MODEL=/tmp/e5model KB_QUERY_PREFIX="query: " KB_PASSAGE_PREFIX="passage: " \
+#   OPENBLAS_NUM_THREADS=1 .venv/bin/python -m kb.answer_eval --calibrate evalsets/parts/*.jsonl
+# 0.857 refuses 13 of 14 unanswerable (92.9%) and answers 98 of 105 answerable (93.3%); reading whole
+# documents (kb.answer.document_chunks) left both unchanged. The margins are thin: the highest refused
+# unanswerable signal is 0.853, the lowest answered answerable one 0.867 (one unanswerable scores 0.913).
+# Re-measure after changing the model, the weights, the retrieval settings or the corpus much.
+CALIBRATED_MIN_SCORE: dict[str, float] = {
+    "e5": 0.857,
+    # The offline hash embedder (tests, demos): hashed-stem cosines, chosen so off-topic test questions refuse.
+    "hash": 0.25,
+}
+
+KEYWORD_WEIGHT = 0.3  # weight of keyword overlap beside the sentence cosine in a sentence's relevance
+NOVELTY_WEIGHT = 0.15  # penalty per share of the question's words that occur nowhere in the store
+MAX_SENTENCES = 10  # sentences in a single-topic answer (continuations included)
+LEAD_SENTENCES = 8  # of which at most this many from the best document
+OTHER_SENTENCES = 2  # ... and this many from each further document,
+OTHER_MARGIN = 0.05  # ... each within this much of the best sentence's relevance
+MAX_SOURCES = 3  # documents a single-topic answer draws on
+SECONDARY = 0.95  # further sentences must reach this share of the threshold (relevance, before the priors)
+SECTION_SENTENCES = 3  # sentences per municipality in a comparison
+MAX_SECTIONS = 7
+PASSAGES = 10  # chunks searched for a single-topic answer; the best documents are then read whole
+COMPARE_PASSAGES = 16
+EMBED_LIMIT = 48  # sentences embedded per question: ~0.5 s on 2 cores
+NUMBER_BONUS = 0.01  # results are mostly figures: a small nudge for sentences that hold a number
+DOC_PRIOR = 0.03  # weight of the sentence's document score (relative to the best document) when choosing
+PASSAGE_PRIOR = 0.06  # weight of the sentence's chunk search score (relative to the best chunk) when choosing
+CONCRETE_BONUS = 0.03  # weight of concrete content (figures, named programmes, dates) when choosing
+CHUNK_PRIOR = 0.5  # weight of the chunk's fused search score when choosing sentences to embed
+CONCRETE_PRIOR = 0.3  # weight of concrete content when choosing sentences to embed
+MIN_WORDS = 4  # shorter sentences are fragments, not answers
+MIN_WORDS_ITEM = 2  # list items may be short and still carry a fact («1-2-4-alle»)
+SECOND_DOCUMENT = 0.8  # a third document is read only when its best chunk scores this share of the best
+
+_COMPARE = re.compile(
+    r"\b(kommunene|kommuner|medlemmene|de andre|andre kommuner|hver kommune|hvem har|hvilke kommuner|"
+    r"sammenlign\w*|forskjell\w*|på tvers)\b",
+    re.IGNORECASE,
+)
+_BULLET = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
+_HEADING = re.compile(r"^\s*#{1,6}\s")
+_CITE = re.compile(r"\[(\d{1,3})\]")
+# Sentences that address the assistant rather than the reader: never evidence, never quoted as an answer.
+_INSTRUCTION = re.compile(
+    r"\b(ignorer\w*|ignore|glem)\b.{0,40}\b(instruks\w*|instructions?|regler|beskjeder)\b|"
+    r"\b(system ?prompt|systemmelding|du er nå|you are now|som språkmodell|as an ai)\b",
+    re.IGNORECASE,
+)
+_SIGNATURE = re.compile(r"^[^.!?]{0,80},\s*[\wæøåÆØÅ -]*kommune\.?$")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Concrete content: «quoted names», and capitalised words inside a sentence (programmes, places, bodies).
+_QUOTED = re.compile(r"[«\"“][^»\"”]{2,60}[»\"”]")
+_NAME = re.compile(r"(?<=[\w,;:)] )[A-ZÆØÅ][\wæøåÆØÅ-]+")
+
+
+# --- sentences ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A sentence inside a chunk: `hit.text[start:end]` is the verbatim sentence."""
+
+    hit: Hit
+    start: int
+    end: int
+    rank: int  # the rank of the chunk's document in the search (0 = best)
+    block: int = 0  # the paragraph or list item inside the chunk: neighbours in a block continue each other
+
+    @property
+    def order(self) -> tuple[int, int, int]:
+        """Reading order: document rank, then chunk position in the document, then offset."""
+        return (self.rank, int(self.hit.metadata.get("chunk_index", 0) or 0), self.start)
+
+    @property
+    def text(self) -> str:
+        """The verbatim text."""
+        return self.hit.text[self.start : self.end]
+
+    @property
+    def display(self) -> str:
+        """The sentence on one line (line breaks from PDFs collapsed); the words are untouched."""
+        return _BULLET.sub("", " ".join(self.text.split()))
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A sentence with its scores."""
+
+    span: Span
+    cosine: float = 0.0
+    overlap: float = 0.0
+    relevance: float = 0.0  # cosine + keyword overlap: how close to the question (the refusal signal)
+    score: float = 0.0  # relevance plus the document prior and concreteness: what the answer picks by
+
+
+def _is_heading(line: str, next_line: str) -> bool:
+    """A short line without closing punctuation, followed by a capitalised line: a heading kept as text."""
+    stripped = line.strip()
+    if not stripped or _BULLET.match(line) or stripped[-1] in '.!?:;…,»)"':
+        return False
+    if len(stripped.split()) > 10:
+        return False
+    following = next_line.strip()
+    return not following or following[0].isupper() or following[0].isdigit() or bool(_BULLET.match(next_line))
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """Paragraphs and list items as (start, end) offsets; headings, table rows and blank lines end them."""
+    lines = text.splitlines(keepends=True)
+    blocks: list[tuple[int, int]] = []
+    start: int | None = None
+    offset = 0
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        line_start, offset = offset, offset + len(line)
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        skip = not stripped or bool(_HEADING.match(line)) or stripped.startswith("|") or _is_heading(line, following)
+        if (skip or _BULLET.match(line)) and start is not None:
+            blocks.append((start, line_start))
+            start = None
+        if skip:
+            continue
+        if start is None:
+            start = line_start
+    if start is not None:
+        blocks.append((start, len(text)))
+    return blocks
+
+
+def _trim_heading(text: str, start: int, end: int) -> int:
+    """Skip a heading glued to the front of a sentence («Hva vi gjorde» on the line before «Vi innførte …»)."""
+    while True:
+        newline = text.find("\n", start, end)
+        if newline < 0:
+            return start
+        head = text[start:newline]
+        rest = text[newline + 1 : end].lstrip()
+        if rest and _is_heading(head, rest):
+            start = newline + 1 + (len(text[newline + 1 : end]) - len(rest))
+        else:
+            return start
+
+
+def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
+    """The sentences of a chunk, as offsets into its text; headings, table rows and fragments are skipped."""
+    text = hit.text
+    spans: list[Span] = []
+    for number, (block_start, block_end) in enumerate(_blocks(text)):
+        block = text[block_start:block_end]
+        marker = _BULLET.match(block)
+        cursor = marker.end() if marker else 0
+        for sentence in split_sentences(block[cursor:]):
+            at = block.find(sentence, cursor)
+            if at < 0:  # pragma: no cover - split_sentences returns substrings
+                continue
+            cursor = at + len(sentence)
+            begin = _trim_heading(text, block_start + at, block_start + cursor)
+            end = block_start + cursor
+            if _SIGNATURE.match(" ".join(text[begin:end].split())):
+                continue  # «HR-rådgiver for heltidskultur, Halden kommune.»: a byline, not an answer
+            if _INSTRUCTION.search(text[begin:end]):
+                logger.info("skipping an instruction-like sentence in %s", hit.source)
+                continue
+            words = len(text[begin:end].split())
+            if words < (MIN_WORDS_ITEM if marker else MIN_WORDS) or end - begin > 600:
+                continue
+            if text[begin:end].rstrip().endswith(":"):
+                end = _list_end(text, end)
+            spans.append(Span(hit, begin, end, rank, number))
+    return spans
+
+
+def _list_end(text: str, end: int) -> int:
+    """After «… har ansvar for å:», the end of the list that follows (up to six items), for one quote."""
+    offset = end
+    lines = text[end:].splitlines(keepends=True)
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    for line in lines[:6]:
+        if not _BULLET.match(line):
+            break
+        offset = text.find(line, offset) + len(line.rstrip())
+    return offset
+
+
+# --- municipalities in the question -------------------------------------------------------------------------
+def _forms(name: str) -> set[str]:
+    """Inflected forms of a municipality name as users write them: «Sarpsborgs», «Rådes», «fylkeskommunen»."""
+    low = name.lower()
+    forms = {low, low + "s"}
+    if "fylkeskommune" in low:
+        forms |= {"fylkeskommunen", "fylkeskommunens", "fylkeskommune", "fylket", "fylkets"}
+    return forms
+
+
+def named_municipalities(question: str, known: Sequence[str]) -> list[str]:
+    """Known municipalities the question names (any inflected form), in the order they appear."""
+    low = question.lower()
+    found: list[tuple[int, str]] = []
+    for name in known:
+        if not name:
+            continue
+        best = -1
+        for form in sorted(_forms(name), key=len, reverse=True):
+            match = re.search(rf"(?<![\wæøå]){re.escape(form)}(?![\wæøå])", low)
+            if match and (best < 0 or match.start() < best):
+                best = match.start()
+        if best >= 0:
+            found.append((best, name))
+    return [name for _, name in sorted(found)]
+
+
+def is_comparison(question: str) -> bool:
+    """Whether the question asks across municipalities («hvordan har kommunene …», «hvem har …»)."""
+    return bool(_COMPARE.search(question))
+
+
+def known_municipalities(kb: Any) -> list[str]:
+    """Municipality names in the store (from the documents' metadata; nothing hard-coded)."""
+    return sorted({d.municipality for d in kb.documents() if d.municipality})
+
+
+# --- scoring -----------------------------------------------------------------------------------------------
+def min_score(kb: Any) -> float:
+    """The refusal threshold: Settings.answer_min_score, else the calibrated value for this embedder."""
+    configured = kb.settings.answer_min_score
+    if configured is not None:
+        return float(configured)
+    model = str(kb.settings.embed_model).lower()
+    if model == "hash":
+        return CALIBRATED_MIN_SCORE["hash"]
+    if "e5" not in model:
+        logger.warning("no calibrated answer threshold for %s; using the e5 value", kb.settings.embed_model)
+    return CALIBRATED_MIN_SCORE["e5"]
+
+
+@lru_cache(maxsize=4096)
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(t for t in analyse(text, None) if len(t) > 1)
+
+
+_VECTORS: dict[tuple[str, str], list[float]] = {}
+_VECTOR_CACHE_SIZE = 50_000
+
+
+def _embed_sentences(kb: Any, texts: Sequence[str]) -> list[list[float]]:
+    """Passage vectors for sentences, cached per model (the same sentences come back across questions)."""
+    model = str(kb.settings.embed_model)
+    missing = [t for t in dict.fromkeys(texts) if (model, t) not in _VECTORS]
+    if missing:
+        if len(_VECTORS) > _VECTOR_CACHE_SIZE:
+            _VECTORS.clear()
+        vectors = kb.embedder.get_text_embedding_batch(list(missing))
+        for text, vector in zip(missing, vectors, strict=True):
+            _VECTORS[(model, text)] = list(vector)
+    return [_VECTORS[(model, t)] for t in texts]
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    na = math.sqrt(sum(x * x for x in a)) or 1.0
+    nb = math.sqrt(sum(y * y for y in b)) or 1.0
+    return dot / (na * nb)
+
+
+_IDF: dict[str, tuple[str, dict[str, float], float]] = {}
+
+
+def idf_table(kb: Any) -> tuple[dict[str, float], float]:
+    """Inverse document frequency of every stem over the stored chunks, and the value for unseen stems."""
+    lexical = kb.lexical()
+    key = str(kb.settings.store_dir) + str(kb.store.name)
+    cached = _IDF.get(key)
+    if cached is not None and cached[0] == lexical.revision:
+        return cached[1], cached[2]
+    counts: Counter[str] = Counter()
+    for text in lexical.texts:
+        counts.update(_stems(text))
+    n = max(len(lexical.texts), 1)
+    table = {stem: math.log((n + 1) / (c + 0.5)) for stem, c in counts.items()}
+    unseen = math.log((n + 1) / 0.5)
+    _IDF[key] = (lexical.revision, table, unseen)
+    return table, unseen
+
+
+def _overlap(q_stems: frozenset[str], s_stems: frozenset[str], idf: dict[str, float], unseen: float) -> float:
+    """IDF-weighted share of the question's content words found in the sentence."""
+    total = sum(idf.get(t, unseen) for t in q_stems)
+    return sum(idf.get(t, unseen) for t in q_stems & s_stems) / total if total else 0.0
+
+
+def concreteness(text: str) -> float:
+    """How concrete a sentence is, in [0, 1]: figures, dates, «quoted» and capitalised names count.
+
+    An HR adviser asks what was done and what came of it; those sentences carry the figures and the names
+    of programmes, while the sentences that restate the problem mostly do not.
+    """
+    count = len(_NUMBER.findall(text)) + len(_QUOTED.findall(text)) + len(_NAME.findall(text))
+    return min(count, 2) / 2
+
+
+def score_sentences(
+    kb: Any,
+    question: str,
+    hits: Sequence[Hit],
+    ignore_words: Sequence[str] = (),
+    *,
+    per_municipality: int = 0,
+    documents: Mapping[str, float] | None = None,
+) -> list[Candidate]:
+    """The sentences of the hits, scored against the question, best first (by `relevance`).
+
+    relevance = cosine(question, sentence) + KEYWORD_WEIGHT * IDF-weighted share of the question's content
+    words (stems) found in the sentence (+ NUMBER_BONUS for a figure). Municipality names in the question are
+    left out of the overlap: they decide scope, not relevance. `score` adds DOC_PRIOR * the weight of the
+    sentence's document (`documents`: source -> weight in [0, 1], the best document 1) and CONCRETE_BONUS *
+    its concreteness; the answer picks by `score`, the refusal looks at `relevance`. To keep an answer under
+    a second on two cores, only the EMBED_LIMIT most promising sentences (keyword overlap, their chunk's
+    search score, their document and concreteness) are embedded; with `per_municipality`, that many per
+    municipality are embedded first.
+    """
+    spans: list[Span] = []
+    seen: set[tuple[str, str]] = set()
+    for rank, hit in enumerate(hits):
+        for span in sentence_spans(hit, rank):
+            key = (hit.source, span.display)
+            if key not in seen:  # chunks overlap: the same sentence in two chunks is read once
+                seen.add(key)
+                spans.append(span)
+    if not spans:
+        return []
+    weights = dict(documents or {})
+    idf, unseen = idf_table(kb)
+    skip = set().union(*(_stems(w) for w in ignore_words)) if ignore_words else set()
+    q_stems = frozenset(_stems(question) - skip)
+    overlaps = [_overlap(q_stems, _stems(s.display), idf, unseen) for s in spans]
+    concrete = [concreteness(s.display) for s in spans]
+    prior = [
+        o + CHUNK_PRIOR * s.hit.score + CONCRETE_PRIOR * c * weights.get(s.hit.source, 1.0)
+        for s, o, c in zip(spans, overlaps, concrete, strict=True)
+    ]
+    order = sorted(range(len(spans)), key=lambda i: -prior[i])
+    chosen: list[int] = []
+    if per_municipality:
+        taken: Counter[str] = Counter()
+        for i in order:
+            if taken[spans[i].hit.municipality] < per_municipality:
+                taken[spans[i].hit.municipality] += 1
+                chosen.append(i)
+    picked = set(chosen)
+    chosen += [i for i in order if i not in picked]
+    chosen = chosen[: EMBED_LIMIT * 3 // 2 if per_municipality else EMBED_LIMIT]
+    top = max((h.score for h in hits), default=1.0) or 1.0
+    q_vector = kb.embed_query(question)
+    vectors = _embed_sentences(kb, [spans[i].display for i in chosen])
+    out = []
+    for i, vector in zip(chosen, vectors, strict=True):
+        cosine = _cosine(q_vector, vector)
+        bonus = NUMBER_BONUS if _NUMBER.search(spans[i].display) else 0.0
+        relevance = cosine + KEYWORD_WEIGHT * overlaps[i] + bonus
+        score = (
+            relevance
+            + DOC_PRIOR * weights.get(spans[i].hit.source, 1.0)
+            + PASSAGE_PRIOR * spans[i].hit.score / top
+            + CONCRETE_BONUS * concrete[i]
+        )
+        out.append(Candidate(spans[i], cosine, overlaps[i], relevance, score))
+    out.sort(key=lambda c: (-c.relevance, c.span.order))
+    return out
+
+
+# --- composing ---------------------------------------------------------------------------------------------
+OLDER_VERSION = "eldre versjon"  # label on a superseded document in an answer
+
+
+@dataclass
+class _Composer:
+    """Numbers citations and renders sections."""
+
+    citations: list[Citation] = field(default_factory=list)
+    index: dict[tuple[str, int, int], int] = field(default_factory=dict)
+
+    def cite(self, span: Span) -> int:
+        key = (span.hit.id, span.start, span.end)
+        if key not in self.index:
+            n = len(self.citations) + 1
+            self.index[key] = n
+            hit = span.hit
+            self.citations.append(
+                Citation(
+                    n=n,
+                    source=hit.source,
+                    title=hit.title,
+                    municipality=hit.municipality,
+                    page=hit.page,
+                    text=span.text,
+                    superseded=hit.superseded,
+                )
+            )
+        return self.index[key]
+
+    def section(self, name: str, spans: Sequence[Span]) -> str:
+        """One municipality: a line naming it and its documents, then one line per sentence with its [n]."""
+        titles: dict[str, None] = {}
+        for span in sorted(spans, key=lambda s: s.order):
+            if span.hit.title:
+                titles[span.hit.title + (f" – {OLDER_VERSION}" if span.hit.superseded else "")] = None
+        head = f"{name or 'Ukjent'}" + (f" ({'; '.join(titles)})" if titles else "") + ":"
+        lines = [head]
+        # NOTE: keep each document's sentences in document order, so the section reads as in the source.
+        for span in sorted(spans, key=lambda s: s.order):
+            lines.append(f"- {span.display} [{self.cite(span)}]")
+        return "\n".join(lines)
+
+
+def _group(spans: Sequence[Span]) -> dict[str, list[Span]]:
+    groups: dict[str, list[Span]] = {}
+    for span in spans:
+        groups.setdefault(span.hit.municipality, []).append(span)
+    return groups
+
+
+def _continuations(chosen: Sequence[Span], pool: Sequence[Span], room: int) -> list[Span]:
+    """Sentences that continue a chosen one: the next sentence of its paragraph when it holds the figures.
+
+    «Vi innførte en ressursbank.» followed by «Heltidsandelen økte fra 38 til 52 prosent.» reads as one
+    fact; the second is rarely closest to the question, so it is fetched by position rather than by score.
+    """
+    by_place: dict[tuple[str, int], list[Span]] = {}
+    for span in pool:
+        by_place.setdefault((span.hit.id, span.block), []).append(span)
+    shown = {(s.hit.source, s.display) for s in chosen}
+    extra: list[Span] = []
+    for span in chosen:
+        if len(extra) >= room or _NUMBER.search(span.display):
+            continue
+        block = sorted(by_place.get((span.hit.id, span.block), []), key=lambda s: s.start)
+        following = [s for s in block if s.start >= span.end]
+        if (
+            following
+            and _NUMBER.search(following[0].display)
+            and (following[0].hit.source, following[0].display) not in shown
+        ):
+            extra.append(following[0])
+            shown.add((following[0].hit.source, following[0].display))
+    return extra
+
+
+def _pick_single(candidates: Sequence[Candidate], threshold: float, pool: Sequence[Span] = ()) -> list[Span]:
+    """Most sentences from the best document, a few close ones from the next documents, and continuations.
+
+    The best document (the search's first) gives up to LEAD_SENTENCES sentences that pass the floor; each
+    other document up to OTHER_SENTENCES, and only sentences about as close to the question as the best one
+    (within OTHER_MARGIN), so the answer stays one story with its figures rather than a collage.
+    """
+    if not candidates:
+        return []
+    best = candidates[0].relevance
+    floor = SECONDARY * min(threshold, best)
+    chosen: list[Span] = []
+    per_source: Counter[str] = Counter()
+    for cand in sorted(candidates, key=lambda c: (-c.score, c.span.order)):
+        if len(chosen) >= MAX_SENTENCES - 1:
+            break
+        source = cand.span.hit.source
+        lead = cand.span.rank == 0
+        if cand.relevance < (floor if lead else max(floor, best - OTHER_MARGIN)) and chosen:
+            continue
+        if source not in per_source and len(per_source) >= MAX_SOURCES:
+            continue
+        if per_source[source] >= (LEAD_SENTENCES if lead else OTHER_SENTENCES):
+            continue
+        if any(cand.span.display == s.display for s in chosen):
+            continue  # the same sentence in an overlapping chunk
+        per_source[source] += 1
+        chosen.append(cand.span)
+    return chosen + _continuations(chosen, pool, MAX_SENTENCES + 1 - len(chosen))
+
+
+def _pick_sections(
+    candidates: Sequence[Candidate], threshold: float, pool: Sequence[Span] = ()
+) -> list[tuple[str, list[Span]]]:
+    """Up to SECTION_SENTENCES sentences per municipality whose best sentence passes the threshold."""
+    sections: dict[str, list[Span]] = {}
+    floor = SECONDARY * threshold
+    for cand in sorted(candidates, key=lambda c: (-c.score, c.span.order)):
+        if cand.relevance < floor:
+            continue
+        bucket = sections.setdefault(cand.span.hit.municipality, [])
+        if len(bucket) < SECTION_SENTENCES and not any(cand.span.display == s.display for s in bucket):
+            bucket.append(cand.span)
+    order = {name: i for i, name in enumerate(dict.fromkeys(c.span.hit.municipality for c in candidates))}
+    out = []
+    for name, spans in sorted(sections.items(), key=lambda item: order[item[0]]):
+        out.append((name, spans + _continuations(spans, pool, 1)))
+    return out[:MAX_SECTIONS]
+
+
+@dataclass
+class Retrieved:
+    """What one question retrieved and how its sentences scored (shared by the extractive and generated paths)."""
+
+    question: str
+    hits: list[Hit]
+    candidates: list[Candidate]
+    threshold: float
+    scope: list[str]
+    comparison: bool
+
+    novelty: float = 0.0  # IDF share of the question's content words that occur nowhere in the store
+    pool: list[Span] = field(default_factory=list)  # every sentence read, for continuations
+
+    @property
+    def signal(self) -> float:
+        """What the threshold is compared with: the best sentence's relevance, less the novelty penalty."""
+        if not self.candidates:
+            return float("-inf")
+        return self.candidates[0].relevance - NOVELTY_WEIGHT * self.novelty
+
+    @property
+    def answered(self) -> bool:
+        """Whether the store has something close enough to the question."""
+        return self.signal >= self.threshold
+
+
+def focus(hits: Sequence[Hit], comparison: bool, newer: Mapping[str, str] | None = None) -> dict[str, float]:
+    """The documents to read: source -> weight in [0, 1] (its best chunk's score, relative to the best).
+
+    A single-topic answer reads the two best documents, and a third that scores close to the best; a
+    comparison reads each municipality's best document. An older version is skipped when its current
+    version (`newer`: source -> the source that replaces it) was retrieved too.
+    """
+    newer = newer or {}
+    present = {h.source for h in hits}
+    best: dict[str, float] = {}
+    for hit in hits:
+        if hit.superseded and newer.get(hit.source) in present:
+            continue
+        best.setdefault(hit.source, hit.score)
+    if not best:
+        return {}
+    if comparison:
+        chosen: dict[str, str] = {}
+        for source, _ in sorted(best.items(), key=lambda item: -item[1]):
+            municipality = next(h.municipality for h in hits if h.source == source)
+            chosen.setdefault(municipality, source)
+        sources = list(chosen.values())
+    else:
+        ranked = sorted(best, key=lambda s: -best[s])
+        top = best[ranked[0]]
+        sources = [s for i, s in enumerate(ranked) if i < 2 or best[s] >= SECOND_DOCUMENT * top][:MAX_SOURCES]
+    top = max(best[s] for s in sources) or 1.0
+    return {s: max(best[s], 0.0) / top for s in sources}
+
+
+_DOCS: dict[str, tuple[str, dict[str, list[int]]]] = {}
+
+
+def document_chunks(kb: Any, hits: Sequence[Hit], documents: Mapping[str, float]) -> list[Hit]:
+    """Every stored chunk of the chosen documents, best document first, each in document order.
+
+    Retrieved chunks keep their search score; the others get their document's lowest retrieved score less
+    a little, so they rank after the retrieved ones but still within their document.
+    """
+    lexical = kb.lexical()
+    key = str(kb.settings.store_dir) + str(kb.store.name)
+    cached = _DOCS.get(key)
+    if cached is None or cached[0] != lexical.revision:
+        rows: dict[str, list[int]] = {}
+        for i, meta in enumerate(lexical.metadatas):
+            rows.setdefault(str(meta.get("source")), []).append(i)
+        cached = (lexical.revision, rows)
+        _DOCS[key] = cached
+    retrieved = {h.id: h for h in hits}
+    out: list[Hit] = []
+    for source in sorted(documents, key=lambda s: -documents[s]):
+        own = [h for h in hits if h.source == source]
+        floor = min(h.score for h in own) * 0.9 if own else 0.0
+        superseded = any(h.superseded for h in own)
+        indices = sorted(cached[1].get(source, []), key=lambda i: int(lexical.metadatas[i].get("chunk_index", 0)))
+        for i in indices:
+            hit = retrieved.get(lexical.ids[i])
+            if hit is None:
+                hit = Hit(
+                    id=lexical.ids[i],
+                    text=lexical.texts[i],
+                    source=source,
+                    score=floor,
+                    metadata=lexical.metadatas[i],
+                    superseded=superseded,
+                )
+            out.append(hit)
+        if not indices:  # a store without the lexical rows: the retrieved chunks only
+            out.extend(own)
+    return out
+
+
+def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieved:
+    """Search, scope to named municipalities, and score the sentences of the best documents."""
+    filters = filters or Filters()
+    docs = kb.documents()
+    known = sorted({d.municipality for d in docs if d.municipality})
+    newer = {d.source: d.superseded_by for d in docs if getattr(d, "superseded_by", "")}
+    named = named_municipalities(question, known)
+    comparison = is_comparison(question) and len(named) != 1
+    scope = list(filters.municipalities)
+    if not scope and named and not comparison:
+        scope = named
+        filters = replace(filters, municipalities=tuple(named))
+    if comparison:
+        hits = kb.search(question, k=COMPARE_PASSAGES, filters=filters, per_municipality=2)
+    else:
+        hits = kb.search(question, k=PASSAGES, filters=filters)
+    documents = focus(hits, comparison, newer)
+    chunks = document_chunks(kb, hits, documents)
+    ignore = [*named, *scope]
+    candidates = score_sentences(
+        kb, question, chunks, ignore_words=ignore, per_municipality=4 if comparison else 0, documents=documents
+    )
+    rank = {s: i for i, s in enumerate(sorted(documents, key=lambda s: -documents[s]))}
+    candidates = [replace(c, span=replace(c.span, rank=rank.get(c.span.hit.source, 0))) for c in candidates]
+    pool = [replace(s, rank=rank.get(s.hit.source, 0)) for h in chunks for s in sentence_spans(h)]
+    return Retrieved(question, hits, candidates, min_score(kb), scope, comparison, novelty(kb, question, ignore), pool)
+
+
+def novelty(kb: Any, question: str, ignore_words: Sequence[str] = ()) -> float:
+    """IDF share of the question's content words that occur in no stored chunk («sykkelleasing»).
+
+    Questions the store cannot answer tend to hinge on words it never uses; paraphrases mostly do not.
+    """
+    idf, unseen = idf_table(kb)
+    skip = set().union(*(_stems(w) for w in ignore_words)) if ignore_words else set()
+    stems = _stems(question) - skip
+    total = sum(idf.get(t, unseen) for t in stems)
+    return sum(unseen for t in stems if t not in idf) / total if total else 0.0
+
+
+def compose(retrieved: Retrieved) -> Answer:
+    """The extractive answer: verbatim sentences grouped by municipality, each with its citation."""
+    if not retrieved.answered:
+        return Answer(text=NOT_FOUND, citations=(), answered=False, mode="extractive")
+    composer = _Composer()
+    if retrieved.comparison:
+        sections = _pick_sections(retrieved.candidates, retrieved.threshold, retrieved.pool)
+    else:
+        chosen = _pick_single(retrieved.candidates, retrieved.threshold, retrieved.pool)
+        sections = list(_group(chosen).items())
+    text = "\n\n".join(composer.section(name, spans) for name, spans in sections)
+    return Answer(text=text, citations=tuple(composer.citations), answered=True, mode="extractive")
+
+
+# --- the generated path ------------------------------------------------------------------------------------
+SUPPORT_MIN = 0.6  # share of a generated sentence's content words that must occur in its cited passages
+MIN_SURVIVING = 0.5  # share of generated sentences that must survive the check, else extractive
+
+
+def check_generated(text: str, passages: Sequence[Hit]) -> tuple[Answer | None, str]:
+    """Keep the generated sentences that cite retrieved passages and are backed by them.
+
+    Returns the checked Answer (None when too little survives) and a Norwegian reason when it was rejected.
+    Citations are renumbered in order of use; each quotes the cited chunk's sentence closest to the
+    generated sentence (verbatim from the stored chunk).
+    """
+    if NOT_FOUND.rstrip(".").lower() in text.lower():
+        return None, "Språkmodellen fant ikke svaret i utdragene."
+    lines = [line.strip() for line in text.splitlines()]
+    sentences = [s for line in lines if line for s in split_sentences(_BULLET.sub("", line))]
+    kept: list[tuple[str, list[int]]] = []
+    for sentence in sentences:
+        numbers = [int(n) for n in _CITE.findall(sentence)]
+        valid = [n for n in dict.fromkeys(numbers) if 1 <= n <= len(passages)]
+        body = _CITE.sub("", sentence).strip()
+        if not valid or len(body.split()) < 2:
+            continue
+        support = " ".join(_evidence(passages[n - 1]) for n in valid)
+        if not _supported(body, support):
+            continue
+        kept.append((body, valid))
+    if not sentences or len(kept) < max(1, math.ceil(MIN_SURVIVING * len(sentences))):
+        return None, (
+            "Svaret fra språkmodellen kunne ikke kontrolleres mot kildene, så svaret under er satt sammen "
+            "direkte fra dokumentene."
+        )
+    composer = _Composer()
+    out_lines = []
+    for body, valid in kept:
+        refs = []
+        for n in valid:
+            span = _closest_span(body, passages[n - 1])
+            refs.append(f"[{composer.cite(span)}]")
+        out_lines.append(f"{body.rstrip()} {''.join(refs)}")
+    answer = Answer(text="\n".join(out_lines), citations=tuple(composer.citations), answered=True, mode="generated")
+    return answer, ""
+
+
+def _evidence(hit: Hit) -> str:
+    """A passage's text without instruction-like sentences (a planted «ignore previous instructions»)."""
+    return " ".join(span.text for span in sentence_spans(hit)) if _INSTRUCTION.search(hit.text) else hit.text
+
+
+def _supported(sentence: str, passage_text: str) -> bool:
+    """Content words mostly in the passage, and every number exactly in it."""
+    for number in _NUMBER.findall(sentence):
+        if number not in passage_text:
+            return False
+    words = _stems(sentence)
+    if not words:
+        return False
+    return len(words & _stems(passage_text)) / len(words) >= SUPPORT_MIN
+
+
+def _closest_span(sentence: str, hit: Hit) -> Span:
+    spans = sentence_spans(hit) or [Span(hit, 0, len(hit.text), 0)]
+    words = _stems(sentence)
+    return max(spans, key=lambda s: len(words & _stems(s.display)))
+
+
+def _passages(retrieved: Retrieved) -> list[Hit]:
+    """The chunks shown to the generator: those the best sentences come from, in rank order."""
+    seen: dict[str, Hit] = {}
+    for cand in retrieved.candidates:
+        if cand.relevance < retrieved.threshold:
+            break
+        seen.setdefault(cand.span.hit.id, cand.span.hit)
+        if len(seen) >= 6:
+            break
+    return list(seen.values())
+
+
+def _generate(retrieved: Retrieved, generator: Generator, extractive: Answer) -> Answer:
+    from kb.prompts import messages
+
+    passages = _passages(retrieved)
+    try:
+        text = generator.complete(messages(retrieved.question, passages))
+    except GeneratorError as exc:
+        logger.warning("generator failed: %s", exc)
+        return replace(extractive, notice=str(exc))
+    checked, reason = check_generated(text, passages)
+    return checked if checked is not None else replace(extractive, notice=reason)
+
+
+def _resolve(kb: Any, generator: Generator | bool | None) -> Generator | None:
+    if generator is False:
+        return None
+    if isinstance(generator, Generator):
+        return generator
+    return Generator.from_settings(kb.settings)
+
+
+def ask(kb: Any, question: str, filters: Filters | None = None, *, generator: Generator | bool | None = None) -> Answer:
+    """Answer a question in Norwegian with numbered citations.
+
+    Args:
+        kb: the KnowledgeBase.
+        question: the user's question.
+        filters: search filters; a municipality named in the question narrows the search when none is given.
+        generator: a Generator; None uses the configured one (KB_GENERATOR_URL) if any; False forces the
+            extractive answer.
+
+    Raises:
+        EmptyIndexError: nothing has been ingested.
+    """
+    retrieved = retrieve(kb, question, filters)
+    extractive = compose(retrieved)
+    chosen = _resolve(kb, generator)
+    if chosen is None or not extractive.answered:
+        return extractive
+    return _generate(retrieved, chosen, extractive)
+
+
+class AnswerStream:
+    """Text pieces for the app to show as they arrive; `.answer` holds the checked answer afterwards.
+
+    Example:
+        stream = ask_stream(kb, question)
+        for piece in stream:
+            draft += piece
+        answer = stream.answer  # checked: replaces the draft
+    """
+
+    def __init__(self, kb: Any, question: str, filters: Filters | None, generator: Generator | None) -> None:
+        self._kb = kb
+        self._question = question
+        self._filters = filters
+        self._generator = generator
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        from kb.prompts import messages
+
+        retrieved = retrieve(self._kb, self._question, self._filters)
+        extractive = compose(retrieved)
+        if self._generator is None or not extractive.answered:
+            self.answer = extractive
+            yield extractive.text
+            return
+        passages = _passages(retrieved)
+        pieces: list[str] = []
+        try:
+            for piece in self._generator.stream(messages(self._question, passages)):
+                pieces.append(piece)
+                yield piece
+        except GeneratorError as exc:
+            logger.warning("generator failed while streaming: %s", exc)
+            self.answer = replace(extractive, notice=str(exc))
+            return
+        checked, reason = check_generated("".join(pieces), passages)
+        self.answer = checked if checked is not None else replace(extractive, notice=reason)
+
+
+def ask_stream(
+    kb: Any, question: str, filters: Filters | None = None, *, generator: Generator | bool | None = None
+) -> AnswerStream:
+    """Like `ask`, but streams the generator's draft; read `.answer` after iterating for the checked answer."""
+    return AnswerStream(kb, question, filters, _resolve(kb, generator))

@@ -1,0 +1,286 @@
+"""Extractive answers: verbatim citations, refusal, municipality scoping, comparison sections, JSON shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kb.answer import (
+    NOT_FOUND,
+    OLDER_VERSION,
+    _Composer,
+    _continuations,
+    ask,
+    check_generated,
+    concreteness,
+    document_chunks,
+    focus,
+    is_comparison,
+    named_municipalities,
+    retrieve,
+    sentence_spans,
+)
+from kb.types import Filters, Hit
+from tests.conftest import write
+
+KNOWN = ["Halden", "Læringsnettverket", "Råde", "Sarpsborg", "Østfold fylkeskommune"]
+
+
+@pytest.fixture
+def corpus(mini_corpus: Path) -> Path:
+    """The mini corpus plus Råde and the county, so scoping has neighbours to leave out."""
+    write(
+        mini_corpus,
+        "Råde/erfaringer/seniorsamtaler.md",
+        """
+        # Seniorsamtaler i Råde
+
+        ## Hva vi gjorde
+        Råde innførte seniorsamtaler for alle ansatte mellom 58 og 62 år.
+        Seniorene fikk tilbud om en mentorrolle for nyansatte i hjemmetjenesten.
+
+        ## Resultater
+        Gjennomsnittlig avgangsalder steg fra 63,1 til 64,6 år.
+        """,
+    )
+    write(
+        mini_corpus,
+        "Østfold fylkeskommune/erfaringer/heltid-skole.md",
+        """
+        # Heltid i skolene i fylkeskommunen
+
+        ## Hva vi gjorde
+        Fylkeskommunen tilbød assistentene i de videregående skolene kombinasjonsstillinger med heltid.
+        Heltidsandelen blant assistentene økte fra 40 til 61 prosent på tre år.
+        """,
+    )
+    return mini_corpus
+
+
+@pytest.fixture
+def kb(make_kb, corpus: Path):  # type: ignore[no-untyped-def]
+    """A knowledge base over the corpus (hash embedder, real Chroma in tmp_path)."""
+    base = make_kb()
+    base.ingest([corpus])
+    return base
+
+
+def _stored_texts(kb, source: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [text for text, _ in kb.chunks_of(source)]
+
+
+def test_citations_are_verbatim_and_numbered(kb) -> None:  # type: ignore[no-untyped-def]
+    answer = ask(kb, "Hvor stor andel av de nyansatte sluttet i 2024?")
+    assert answer.answered and answer.mode == "extractive"
+    assert answer.citations
+    for n, citation in enumerate(answer.citations, start=1):
+        assert citation.n == n
+        assert f"[{n}]" in answer.text
+        assert any(citation.text in chunk for chunk in _stored_texts(kb, citation.source))
+    assert "17 prosent" in answer.text  # the number is copied, not rewritten
+    assert "Sarpsborg" in answer.text  # grouped under the municipality
+
+
+def test_refuses_off_topic_question(kb) -> None:  # type: ignore[no-untyped-def]
+    answer = ask(kb, "Hva er satsen for kilometergodtgjørelse ved bruk av egen bil?")
+    assert not answer.answered
+    assert answer.text == NOT_FOUND
+    assert answer.citations == ()
+
+
+def test_threshold_from_settings(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    strict = make_kb(answer_min_score=10.0)
+    strict.ingest([corpus])
+    assert not ask(strict, "Hvor mange lærlinger skal Sarpsborg ha?").answered
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Hva gjorde Sarpsborg med nyansatte?", ["Sarpsborg"]),
+        ("Hvordan gikk Sarpsborgs introduksjonsprogram?", ["Sarpsborg"]),
+        ("Hva gjorde de i Halden med turnus?", ["Halden"]),
+        ("Hvordan virket Rådes seniorsamtaler?", ["Råde"]),
+        ("Hva gjorde fylkeskommunen med heltid?", ["Østfold fylkeskommune"]),
+        ("Hva gjorde fylkeskommunens skoler?", ["Østfold fylkeskommune"]),
+        ("Hvordan jobbet Halden og Råde med dette?", ["Halden", "Råde"]),
+        ("Hvordan jobber kommunene med heltid?", []),
+        ("Har Rådhuset en kantine?", []),  # «Rådhuset» is not «Råde»
+    ],
+)
+def test_named_municipalities(question: str, expected: list[str]) -> None:
+    assert named_municipalities(question, KNOWN) == expected
+
+
+def test_comparison_questions() -> None:
+    assert is_comparison("hvordan har kommunene jobbet med heltidskultur?")
+    assert is_comparison("hva gjør de andre kommunene med lærlinger?")
+    assert not is_comparison("hva gjorde Halden med turnus?")
+
+
+@pytest.mark.parametrize(
+    "question", ["Hva har Halden gjort med heltid?", "Hvordan økte heltidsandelen i Haldens sykehjem?"]
+)
+def test_answer_stays_within_named_municipality(kb, question: str) -> None:  # type: ignore[no-untyped-def]
+    answer = ask(kb, question)
+    assert answer.answered
+    assert {c.municipality for c in answer.citations} == {"Halden"}
+    assert "Fylkeskommunen" not in answer.text
+
+
+def test_inflected_county_name_scopes_to_county(kb) -> None:  # type: ignore[no-untyped-def]
+    answer = ask(kb, "Hvordan økte fylkeskommunens heltidsandel?")
+    assert answer.answered
+    assert {c.municipality for c in answer.citations} == {"Østfold fylkeskommune"}
+    assert "fra 40 til 61 prosent" in answer.text
+
+
+def test_explicit_filter_wins_over_question(kb) -> None:  # type: ignore[no-untyped-def]
+    answer = ask(
+        kb,
+        "Hvordan økte heltidsandelen i Halden?",
+        filters=Filters(municipalities=("Østfold fylkeskommune",)),
+    )
+    assert {c.municipality for c in answer.citations} <= {"Østfold fylkeskommune"}
+
+
+def test_comparison_gives_one_section_per_municipality(kb) -> None:  # type: ignore[no-untyped-def]
+    answer = ask(kb, "Hvordan har kommunene jobbet med heltid og heltidsandelen?")
+    assert answer.answered
+    # Each section starts «Municipality (document title):».
+    sections = [block.splitlines()[0].split(" (")[0].rstrip(":") for block in answer.text.split("\n\n")]
+    assert len(sections) == len(set(sections)) >= 2
+    assert "Halden" in sections and "Østfold fylkeskommune" in sections
+    for block in answer.text.split("\n\n"):
+        name = block.splitlines()[0].split(" (")[0].rstrip(":")
+        numbers = [int(line.rsplit("[", 1)[1].rstrip("]")) for line in block.splitlines()[1:]]
+        assert numbers and all(answer.citations[n - 1].municipality == name for n in numbers)
+
+
+def test_json_shape(kb) -> None:  # type: ignore[no-untyped-def]
+    data = ask(kb, "Hvor mange lærlinger skal Sarpsborg ha innen 2027?").to_dict()
+    assert {"answer", "answered", "citations", "mode"} <= set(data)
+    assert data["answered"] is True and data["mode"] == "extractive"
+    assert data["citations"]
+    for citation in data["citations"]:
+        assert set(citation) == {"n", "source", "page", "municipality", "title", "text", "superseded"}
+        assert citation["superseded"] is False  # the current strategy was retrieved, so the old one is not cited
+    json.dumps(data, ensure_ascii=False)
+    assert "45 lærlinger" in data["answer"]  # the current strategy, not the superseded one
+
+
+def test_cli_ask_json(kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    from kb.cli import cli
+
+    result = CliRunner().invoke(cli, ["ask", "Hvor mange lærlinger skal Sarpsborg ha?", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["answered"] and data["citations"][0]["source"].startswith("Sarpsborg/")
+
+
+def test_sentence_spans_are_verbatim_and_skip_headings() -> None:
+    text = (
+        "# Tittel\n\n## Resultater\n- Andelen falt til 17 prosent i 2024.\n"
+        "- Vi brukte f.eks. fadder i\ntolv uker. Kort."
+    )
+    hit = Hit(id="x", text=text, source="a.md", score=1.0)
+    spans = sentence_spans(hit)
+    assert [s.display for s in spans] == [
+        "Andelen falt til 17 prosent i 2024.",
+        "Vi brukte f.eks. fadder i tolv uker.",
+    ]
+    assert all(text[s.start : s.end] == s.text for s in spans)
+
+
+def test_check_generated_drops_bad_citations_and_unsupported_sentences() -> None:
+    passages = [
+        Hit(
+            id="a",
+            text="Turnover falt fra 31 til 17 prosent etter introduksjonsprogrammet.",
+            source="a.md",
+            score=1.0,
+        ),
+        Hit(id="b", text="Heltidsandelen økte til 52 prosent med årsturnus.", source="b.md", score=0.5),
+    ]
+    text = (
+        "Turnover falt fra 31 til 17 prosent etter introduksjonsprogrammet [1]. "
+        "Heltidsandelen økte til 52 prosent med årsturnus [2][7]. "
+        "Kommunen sparte 40 millioner kroner på innleie [1]. "
+        "Lønnen ble hevet for alle [9]."
+    )
+    answer, reason = check_generated(text, passages)
+    assert answer is not None and reason == ""
+    assert answer.mode == "generated"
+    assert "40 millioner" not in answer.text and "Lønnen" not in answer.text
+    assert "[7]" not in answer.text and len(answer.citations) == 2
+    assert all(c.text in p.text for c, p in zip(answer.citations, passages, strict=True))
+
+
+def test_answer_reads_the_whole_best_document(make_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The results paragraph is in a chunk the search did not return; the answer still quotes its figures."""
+    root = tmp_path / "docs"
+    problem = " ".join(f"Vaktplanen for avdeling {n} var krevende for de ansatte i sykehjemmet." for n in range(8))
+    write(
+        root,
+        "Halden/erfaringer/vaktplan.md",
+        f"""
+        # Ny vaktplan i sykehjemmet
+
+        ## Utfordringen
+        {problem}
+
+        ## Resultater
+        Etter ett år hadde 61 prosent hel stilling, mot 40 prosent før, og 14 ansatte gikk over til «Heltid nå».
+        """,
+    )
+    base = make_kb(chunk_size=300, chunk_overlap=0)
+    base.ingest([root])
+    assert len(base.chunks_of("Halden/erfaringer/vaktplan.md")) >= 2
+    hits = base.search("vaktplanen sykehjemmet ansatte", k=1)
+    assert "61 prosent" not in hits[0].text
+    chunks = document_chunks(base, hits, {hits[0].source: 1.0})
+    assert [h.text for h in chunks] == [t for t, _ in base.chunks_of(hits[0].source)]
+    assert chunks[0].score == hits[0].score or hits[0].id in {h.id for h in chunks}
+    retrieved = retrieve(base, "Hvordan ble vaktplanen i sykehjemmet bedre for de ansatte?")
+    assert any("61 prosent" in s.display for s in retrieved.pool)
+
+
+def test_continuation_brings_the_figures_of_a_chosen_sentence() -> None:
+    text = "Vi innførte en ressursbank for vikarer på tvers av enhetene. Heltidsandelen økte fra 38 til 52 prosent."
+    hit = Hit(id="a", text=text, source="a.md", score=1.0)
+    first, second = sentence_spans(hit)
+    assert [s.display for s in _continuations([first], [first, second], room=1)] == [second.display]
+    assert _continuations([first], [first, second], room=0) == []
+    assert _continuations([second], [first, second], room=1) == []  # it has figures itself
+
+
+def test_concreteness_counts_figures_and_names() -> None:
+    assert concreteness("Det var en krevende tid for alle.") == 0.0
+    assert concreteness("Andelen falt fra 31 til 17 prosent.") == 1.0
+    assert 0.0 < concreteness("Vi startet programmet «Trygg start» for alle.") < 1.0
+
+
+def test_older_version_is_skipped_when_its_current_version_was_retrieved() -> None:
+    new = Hit(id="n", text="Mål: 45 lærlinger.", source="ny.md", score=0.9)
+    old = Hit(id="o", text="Mål: 30 lærlinger.", source="gammel.md", score=0.95, superseded=True)
+    assert set(focus([old, new], comparison=False, newer={"gammel.md": "ny.md"})) == {"ny.md"}
+    assert set(focus([old], comparison=False, newer={"gammel.md": "ny.md"})) == {"gammel.md"}
+
+
+def test_older_version_is_labelled_when_cited() -> None:
+    old = Hit(
+        id="o",
+        text="Kommunen skal ha 30 lærlinger innen 2023.",
+        source="gammel.md",
+        score=0.9,
+        metadata={"title": "Kompetansestrategi 2020–2023", "municipality": "Sarpsborg"},
+        superseded=True,
+    )
+    composer = _Composer()
+    text = composer.section("Sarpsborg", sentence_spans(old))
+    assert OLDER_VERSION in text.splitlines()[0]
+    assert composer.citations[0].superseded is True
+    assert composer.citations[0].to_dict()["superseded"] is True
