@@ -20,10 +20,9 @@ def candidates(kb, questions, cache=None):
         return pickle.loads(cache.read_bytes())
     rows = []
     lexical = kb.lexical()
-    current = {(str(m.get("source")), str(m.get("content_hash"))) for m in lexical.metadatas}
     for q in questions:
         vector = kb.embed_query(q.question)
-        dense = [h for h in kb.store.query(vector, 60) if (h.source, str(h.metadata.get("content_hash"))) in current]
+        dense = lexical.dense_search(vector, 60)
         sparse = lexical.search(q.question, 60)
         rows.append((q, dense, sparse))
     if cache is not None:
@@ -46,7 +45,7 @@ def score(kb, rows, fuse):
 def variants():
     yield "dense", lambda d, s: retrieval.fuse_weighted(d, [], 1.0)
     yield "bm25", lambda d, s: retrieval.fuse_weighted([], s, 0.0)
-    for w in (0.4, 0.5, 0.6, 0.7, 0.8):
+    for w in (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8):
         yield f"weighted w={w}", lambda d, s, w=w: retrieval.fuse_weighted(d, s, w)
     for w in (0.5, 0.6, 0.7):
         for k in (10, 60):
@@ -65,7 +64,7 @@ def main() -> None:
         nq = ev.eval_kb(settings, "norquad", root, embedder=kb.embedder)
         sets.append(("norquad", nq, ev.norquad_questions(ev.NORQUAD_DIR, args.norquad)))
     for name, base, questions in sets:
-        rows = candidates(base, questions, settings.home / "eval" / f"candidates-{name}-{len(questions)}.pkl")
+        rows = candidates(base, questions, settings.home / "eval" / f"candidates-exact-{name}-{len(questions)}.pkl")
         print(f"\n== {name} ({len(questions)} questions)")
         for label, fuse in variants():
             r = score(base, rows, fuse)
