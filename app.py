@@ -362,8 +362,11 @@ def page_ask(kb: Any, filters: Filters) -> None:
         return
     turn: dict[str, Any] = {"question": question.strip(), "answer": None, "vote": None}
     try:
-        with st.spinner("Leter i erfaringene …"):
-            turn["answer"] = ask(kb, turn["question"], filters or None)
+        if kb.settings.generator_url:
+            turn["answer"] = stream_answer(kb, turn["question"], filters or None)
+        else:
+            with st.spinner("Leter i erfaringene …"):
+                turn["answer"] = ask(kb, turn["question"], filters or None)
     except EmptyIndexError:
         turn["error"] = (
             "Kunnskapsbasen er tom. Legg til dokumenter først (Legg til dokumenter, eller `kb ingest corpus/`)."
@@ -381,6 +384,19 @@ def page_ask(kb: Any, filters: Filters) -> None:
         entry = feedback.entry_for(turn["question"], turn["answer"])
         feedback.record(kb.settings.feedback_file, entry)
     chat_turn(len(history) - 1, turn)
+
+
+def stream_answer(kb: Any, question: str, filters: Filters | None) -> Any:
+    """Show the generator's draft as it arrives, then replace it with the checked, cited answer."""
+    from kb.answer import ask_stream
+
+    stream = ask_stream(kb, question, filters)
+    draft = st.empty()
+    with draft.container(), st.chat_message("assistant"):
+        st.caption("Utkast fra svargeneratoren – kildene sjekkes når det er ferdig …")
+        st.write_stream(stream)
+    draft.empty()
+    return stream.answer
 
 
 def page_prepare(kb: Any, documents: list[Any]) -> None:

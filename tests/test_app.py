@@ -261,3 +261,34 @@ def test_invalid_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KB_CHUNK_SIZE", "ti")
     at = run_app()
     assert any("Ugyldig innstilling" in e.value for e in at.error)
+
+
+def test_ask_streams_a_generated_answer_then_shows_the_checked_one(
+    ingested: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingest.chunking import split_sentences
+    from tests.test_generator import ScriptedServer
+
+    server = ScriptedServer()
+    quoted: list[str] = []
+
+    def reply(passages: list[dict]) -> str:  # type: ignore[type-arg]
+        lines = [line for s in split_sentences(passages[0]["tekst"]) for line in s.splitlines()]
+        sentence = next(line for line in lines if len(line.split()) >= 5)
+        quoted.append(sentence)
+        return f"{sentence} [{passages[0]['nr']}] Oppdiktet påstand om noe helt annet [9]."
+
+    try:
+        server.reply = reply
+        monkeypatch.setenv("KB_GENERATOR_URL", server.url)
+        monkeypatch.setenv("KB_GENERATOR_MODEL", "test")
+        at = run_app("Spør")
+        at.chat_input[0].set_value("Hva gjorde Halden med heltid?").run()
+        assert not at.exception
+        assert server.requests and server.requests[-1]["body"]["stream"] is True
+        shown = texts(at)
+        assert quoted and quoted[0] in shown  # the checked answer replaced the draft …
+        assert "Oppdiktet påstand" not in shown  # … without the uncited, unsupported sentence
+        assert [m.name for m in at.chat_message] == ["user", "assistant"]
+    finally:
+        server.close()
