@@ -209,14 +209,17 @@ class KnowledgeBase:
 
     def documents(self, visible_to: str | None = None) -> list[DocumentInfo]:
         """Every stored document with its metadata, newest first."""
-        from kb.lexical import matches
-
         lexical = self.lexical()
         counts: Counter[str] = Counter(str(m.get("source")) for m in lexical.metadatas)
-        scope = Filters(visible_to=visible_to)
+        keep = lexical.mask(Filters(visible_to=visible_to))
+        allowed = (
+            None
+            if keep is None
+            else {str(m.get("source")) for m, ok in zip(lexical.metadatas, keep, strict=True) if ok}
+        )
         docs = []
         for meta in self._document_rows(lexical):
-            if visible_to is not None and not matches(meta, scope):
+            if allowed is not None and str(meta.get("source")) not in allowed:
                 continue
             source = str(meta.get("source"))
             themes = tuple(t.strip() for t in str(meta.get("themes", "")).split(",") if t.strip())

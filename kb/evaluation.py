@@ -110,8 +110,7 @@ def evaluate(
     answerable = [q for q in questions if q.relevant]
     results: dict[str, Any] = {"questions": len(answerable), "modes": {}}
     latencies: list[float] = []
-    superseded = kb._superseded if hasattr(kb, "_superseded") else {}
-    kb.lexical()
+    kb.lexical()  # loads the snapshot, which also decides which strategies are superseded
     superseded = kb._superseded
     version_checks: list[bool] = []
     for mode in modes:
@@ -220,10 +219,8 @@ def format_table(results: dict[str, Any], title: str) -> str:
     modes = list(results["modes"])
     metrics = ("recall@5", "recall@10", "mrr@10", "ndcg@10")
     lines = [f"\n{title} ({results['questions']} spørsmål med fasit)", ""]
-    header = f"{'spørsmålstype':<14}{'n':>4}  " + "  ".join(f"{m + ' ' + k:>16}" for k in metrics for m in modes)
     lines.append(f"{'':<20}" + "  ".join(f"{k:^{18 * len(modes) - 2}}" for k in metrics))
     lines.append(f"{'type':<14}{'n':>4}  " + "  ".join(f"{m:>16}" for _ in metrics for m in modes))
-    del header
     kinds = sorted({k for m in modes for k in results["modes"][m]["per_kind"]})
     for kind in [*kinds, "ALLE"]:
         cells = []

@@ -17,7 +17,7 @@ import pickle
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -392,7 +392,7 @@ class LexicalIndex:
         }
 
     def mask(self, filters: Filters | None) -> np.ndarray | None:
-        """Boolean mask of chunks that pass the filters (None = all pass); the same rules as `matches`."""
+        """Boolean mask of chunks that pass the filters (None = all pass); the same rules as store.where_clause."""
         if filters is None or (not filters and filters.visible_to is None):
             return None
         from ingest.metadata import theme_key
@@ -472,29 +472,3 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
         part = np.argpartition(-scores, k)[:k]
         return part[np.argsort(-scores[part])]
     return np.argsort(-scores)
-
-
-def matches(
-    meta: Mapping[str, Scalar],
-    filters: Filters,
-    date_from: int | None = None,
-    date_to: int | None = None,
-    theme_keys: Sequence[str] = (),
-) -> bool:
-    """Whether one chunk's metadata passes the filters (the same rules as the Chroma where clause)."""
-    if filters.municipalities and meta.get("municipality") not in filters.municipalities:
-        return False
-    if filters.doc_types and meta.get("doc_type") not in filters.doc_types:
-        return False
-    if theme_keys and not any(meta.get(key) for key in theme_keys):
-        return False
-    date_num = int(meta.get("date_num", 0) or 0)
-    if date_from is not None and date_num < date_from:
-        return False
-    if date_to is not None and date_num > date_to:
-        return False
-    return not (
-        filters.visible_to is not None
-        and meta.get("visibility", "nettverket") != "nettverket"
-        and meta.get("municipality") != filters.visible_to
-    )
