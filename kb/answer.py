@@ -250,11 +250,6 @@ def is_comparison(question: str) -> bool:
     return bool(_COMPARE.search(question))
 
 
-def known_municipalities(kb: Any) -> list[str]:
-    """Municipality names in the store (from the documents' metadata; nothing hard-coded)."""
-    return sorted({d.municipality for d in kb.documents() if d.municipality})
-
-
 # --- scoring -----------------------------------------------------------------------------------------------
 def min_score(kb: Any) -> float:
     """The refusal threshold: Settings.answer_min_score, else the calibrated value for this embedder."""

@@ -9,7 +9,7 @@ import datetime as dt
 import html
 import logging
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -371,12 +371,3 @@ def per_municipality_rows(stats: Mapping[str, Any]) -> list[dict[str, Any]]:
         {"Kommune": name, "Dokumenter": row["documents"], "Tekstbiter": row["chunks"]}
         for name, row in sorted(per.items())
     ]
-
-
-def group_documents(documents: Iterable[Any]) -> dict[str, list[Any]]:
-    """Documents per municipality, members first."""
-    groups: dict[str, list[Any]] = defaultdict(list)
-    for doc in documents:
-        groups[doc.municipality or "Ukjent"].append(doc)
-    order = [m for m in (*MEMBERS, NETWORK) if m in groups] + sorted(set(groups) - {*MEMBERS, NETWORK})
-    return {m: groups[m] for m in order}
