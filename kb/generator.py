@@ -93,20 +93,24 @@ class Generator:
             response.raise_for_status()
             data = response.json()
             content = data["choices"][0]["message"]["content"]
-        except httpx.TimeoutException as exc:
-            raise GeneratorError(_timeout_message(self.timeout)) from exc
-        except httpx.HTTPStatusError as exc:
-            raise GeneratorError(
-                f"Språkmodellen svarte med feil {exc.response.status_code}; "
-                "sjekk KB_GENERATOR_URL, KB_GENERATOR_MODEL og KB_GENERATOR_KEY."
-            ) from exc
         except httpx.HTTPError as exc:
-            raise GeneratorError(_connect_message(self.url)) from exc
+            raise self._error(exc) from exc
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise GeneratorError("Språkmodellen ga et svar som ikke kunne leses.") from exc
         if not isinstance(content, str):
             raise GeneratorError("Språkmodellen ga et tomt svar.")
         return content
+
+    def _error(self, exc: Exception) -> GeneratorError:
+        """A Norwegian message saying what went wrong with the endpoint and what to check."""
+        if isinstance(exc, httpx.TimeoutException):
+            return GeneratorError(_timeout_message(self.timeout))
+        if isinstance(exc, httpx.HTTPStatusError):
+            return GeneratorError(
+                f"Språkmodellen svarte med feil {exc.response.status_code}; "
+                "sjekk KB_GENERATOR_URL, KB_GENERATOR_MODEL og KB_GENERATOR_KEY."
+            )
+        return GeneratorError(_connect_message(self.url))
 
     def stream(self, messages: Sequence[dict[str, str]]) -> Iterator[str]:
         """The reply in pieces as they arrive (server-sent events).
@@ -129,15 +133,8 @@ class Generator:
                         break
                     if piece:
                         yield piece
-        except httpx.TimeoutException as exc:
-            raise GeneratorError(_timeout_message(self.timeout)) from exc
-        except httpx.HTTPStatusError as exc:
-            raise GeneratorError(
-                f"Språkmodellen svarte med feil {exc.response.status_code}; "
-                "sjekk KB_GENERATOR_URL, KB_GENERATOR_MODEL og KB_GENERATOR_KEY."
-            ) from exc
         except httpx.HTTPError as exc:
-            raise GeneratorError(_connect_message(self.url)) from exc
+            raise self._error(exc) from exc
 
 
 def _sse_piece(line: str) -> str | None:
