@@ -8,11 +8,12 @@ STAMP  := $(VENV)/.installed
 MODEL  := .kb/models/multilingual-e5-small/.e5build.json
 PORT   ?= 8501
 CHROMA_PORT ?= 8000
+GATE_PORT ?= 8100
 
 export OPENBLAS_NUM_THREADS ?= 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup run ingest app test test-fast lint fix bench eval serve-chroma chromium clean
+.PHONY: setup run ingest app test test-fast lint fix bench eval serve-chroma serve-gate chromium clean
 
 setup: $(STAMP) $(MODEL)  ## venv with pinned CPU-only packages, and the offline embedding model
 
@@ -66,6 +67,9 @@ bench: setup  ## speed figures as JSON lines with their targets (see bench/READM
 
 serve-chroma: $(STAMP)  ## a local Chroma server over .kb/chroma-server (use with KB_CHROMA_URL)
 	$(BIN)/chroma run --path .kb/chroma-server --host 127.0.0.1 --port $(CHROMA_PORT)
+
+serve-gate: $(STAMP)  ## the token gate in front of serve-chroma, on the network (reads KB_CHROMA_TOKEN)
+	$(BIN)/python -m kb.chroma_gate --upstream http://127.0.0.1:$(CHROMA_PORT) --host 0.0.0.0 --port $(GATE_PORT)
 
 clean:
 	rm -rf .kb .pytest_cache test-artifacts

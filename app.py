@@ -22,6 +22,7 @@ from typing import Any
 import streamlit as st
 
 from kb import feedback, themes, uploads, views
+from kb.access import LOCAL_ADMIN, User, UserDirectory, UserView
 from kb.config import Settings
 from kb.errors import (
     AccessDeniedError,
@@ -113,6 +114,101 @@ def load_ask() -> Callable[..., Any] | None:
     return ask
 
 
+# --- sign-in ------------------------------------------------------------------------------------------------
+@st.cache_resource(max_entries=4)
+def load_directory(path: str) -> UserDirectory:
+    """The users file, shared by the sessions of this process (it re-reads itself when the file changes)."""
+    from pathlib import Path
+
+    return UserDirectory(Path(path))
+
+
+def signed_in_user(settings: Settings) -> User | None:
+    """The user of this session, or None after showing the sign-in page.
+
+    `single-user` (the laptop default) needs no sign-in; `local` checks the users file's password hashes;
+    `oidc` signs in through Streamlit's st.login (e.g. Entra ID) and maps the e-mail address to a user.
+    """
+    if settings.auth == "single-user":
+        return LOCAL_ADMIN
+    directory = load_directory(str(settings.users_path))
+    if settings.auth == "oidc":
+        return _oidc_user(settings, directory)
+    name = st.session_state.get("username")
+    user = directory.user(name) if name else None  # NOTE: re-read every run: a removed user is signed out
+    if user is not None:
+        return user
+    st.session_state.pop("username", None)
+    st.title("Logg inn")
+    st.caption("Erfaringsbanken er for medlemmene i læringsnettverket. Logg inn med brukeren du har fått.")
+    with st.form("sign-in"):
+        username = st.text_input("Brukernavn", key="signin_user")
+        password = st.text_input("Passord", type="password", key="signin_password")
+        submitted = st.form_submit_button("Logg inn", type="primary")
+    if submitted:
+        try:
+            user = directory.authenticate(username, password)
+        except AccessDeniedError as exc:
+            st.error(str(exc), icon=":material/lock:")
+            return None
+        st.session_state["username"] = user.username
+        st.rerun()
+    return None
+
+
+def _has_auth_secrets() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # StreamlitSecretNotFoundError: no secrets.toml at all
+        return False
+
+
+def _oidc_user(settings: Settings, directory: UserDirectory) -> User | None:
+    if not _has_auth_secrets():
+        st.error(
+            "**Innlogging er ikke satt opp.** KB_AUTH=oidc krever en [auth]-seksjon i .streamlit/secrets.toml "
+            "(redirect_uri, cookie_secret, client_id, client_secret, server_metadata_url). Se README, "
+            "«Drift for nettverket».",
+            icon=":material/lock:",
+        )
+        return None
+    if not st.user.is_logged_in:
+        st.title("Logg inn")
+        st.caption("Erfaringsbanken er for medlemmene i læringsnettverket. Logg inn med jobbkontoen din.")
+        provider = settings.oidc_provider or None
+        st.button("Logg inn med jobbkontoen", type="primary", on_click=st.login, args=(provider,) if provider else ())
+        return None
+    email = str(st.user.get("email") or st.user.get("preferred_username") or "")
+    user = directory.for_identity(email)
+    if user is None:
+        st.title("Ingen tilgang")
+        st.warning(
+            f"Du er logget inn som {email or 'ukjent'}, men har ikke tilgang til Erfaringsbanken ennå. "
+            "Be administratoren i nettverket om å legge deg til.",
+            icon=":material/lock:",
+        )
+        st.button("Logg ut", on_click=st.logout)
+        return None
+    return user
+
+
+def sign_out() -> None:
+    """Forget the session's user (local sign-in) and start over."""
+    for key in ("username", "chat", "source_view"):
+        st.session_state.pop(key, None)
+
+
+def sidebar_user(user: User, settings: Settings) -> None:
+    """Who is signed in, and the way out."""
+    if settings.auth == "single-user":
+        return
+    st.sidebar.caption(f":material/person: {user.label}")
+    if settings.auth == "oidc":
+        st.sidebar.button("Logg ut", key="sign-out", on_click=st.logout)
+    else:
+        st.sidebar.button("Logg ut", key="sign-out", on_click=sign_out)
+
+
 # --- navigation and shared state ------------------------------------------------------------------------
 def open_source(source: str, chunk_index: int | None = None, quote: str = "", page: int | None = None) -> None:
     """Show the source view (callback of every «Åpne kilde» button)."""
@@ -136,12 +232,13 @@ def go_ask(question: str) -> None:
     close_source()
 
 
-def choose_page() -> str:
-    """The sidebar menu; `?side=spor` in the URL opens a page directly."""
-    if "side" not in st.session_state:
+def choose_page(user: User) -> str:
+    """The sidebar menu (upload only for roles that may); `?side=spor` in the URL opens a page directly."""
+    pages = [p for p in PAGES if p != "Legg til dokumenter" or user.can_upload]
+    if st.session_state.get("side") not in pages:
         wanted = st.query_params.get("side", "")
-        st.session_state["side"] = next((p for p, slug in PAGES.items() if slug == wanted), "Søk")
-    return str(st.sidebar.radio("Meny", list(PAGES), key="side", on_change=close_source))
+        st.session_state["side"] = next((p for p in pages if PAGES[p] == wanted), "Søk")
+    return str(st.sidebar.radio("Meny", pages, key="side", on_change=close_source))
 
 
 def sidebar_filters(documents: list[Any]) -> Filters:
@@ -210,7 +307,7 @@ def source_view(kb: Any, state: dict[str, Any]) -> None:
     meta = chunks[0][1]
     st.header(str(meta.get("title", source)))
     st.caption(views.meta_line({k: v for k, v in meta.items() if k != "page"}) + f" · `{source}`")
-    original = uploads.find_original(kb.settings, source, str(meta.get("content_hash", "")))
+    original = kb.original(source)
     if original is not None:
         st.download_button(
             f"Last ned originalfilen ({original.suffix.lstrip('.').upper()})",
@@ -556,43 +653,64 @@ def page_onboarding(documents: list[Any]) -> None:
         st.button(question, key=f"suggest-{n}", on_click=go_ask, args=(question,))
 
 
-def page_upload(kb: Any, documents: list[Any]) -> None:
-    """Legg til dokumenter: upload, check, keep the original and ingest with a progress bar."""
+def page_upload(kb: UserView, documents: list[Any]) -> None:
+    """Legg til dokumenter: upload for one's own municipality, check, keep the original, ingest with progress."""
     st.title("Legg til dokumenter")
     settings = kb.settings
+    user = kb.user
     allowed = ", ".join(s.lstrip(".").upper() for s in uploads.ALLOWED_SUFFIXES)
     st.caption(
         f"Filtyper: {allowed}. Største fil: {settings.max_upload_mb} MB. Personnummer, telefonnumre og "
         "e-postadresser maskeres ved innlesing."
     )
-    present = {d.municipality for d in documents}
-    municipalities = [*views.MEMBERS, views.NETWORK, *sorted(present - {*views.MEMBERS, views.NETWORK, ""})]
+    if user.is_admin:
+        present = {d.municipality for d in documents}
+        municipalities = [*views.MEMBERS, views.NETWORK, *sorted(present - {*views.MEMBERS, views.NETWORK, ""})]
+    else:
+        municipalities = [user.municipality]
     with st.form("upload", clear_on_submit=True):
-        municipality = st.selectbox("Kommune", municipalities, key="upload_municipality")
+        municipality = st.selectbox(
+            "Kommune", municipalities, key="upload_municipality", disabled=len(municipalities) == 1
+        )
         folder = st.selectbox(
             "Dokumenttype",
             list(uploads.TYPE_FOLDERS),
             format_func=uploads.TYPE_FOLDERS.get,
             key="upload_type",
         )
+        visibility = st.radio(
+            "Hvem kan lese dokumentet?",
+            ["nettverket", "intern"],
+            format_func=lambda v: "Hele nettverket" if v == "nettverket" else "Bare vår kommune (internt)",
+            key="upload_visibility",
+            horizontal=True,
+        )
         files = st.file_uploader("Filer", accept_multiple_files=True, key="upload_files")
         replace = st.checkbox("Erstatt dokumenter med samme navn", key="upload_replace")
         submitted = st.form_submit_button("Last opp og les inn", type="primary")
+    if user.is_admin:
+        remove_documents(kb, documents)
     if not submitted:
         return
     if not files:
         st.warning("Velg minst én fil først.")
         return
-    known = {d.source for d in documents}
+    known = [d.source for d in kb.kb.documents()]  # every stored name, so nothing is overwritten unasked
     staged: list[uploads.StagedFile] = []
     for file in files:
         try:
             staged.append(
-                uploads.stage_upload(
-                    settings, municipality, folder, file.name, file.getvalue(), replace=replace, known=known
+                kb.stage_upload(
+                    municipality,
+                    folder,
+                    file.name,
+                    file.getvalue(),
+                    visibility=visibility,
+                    replace=replace,
+                    known=known,
                 )
             )
-        except uploads.UploadError as exc:
+        except (uploads.UploadError, AccessDeniedError) as exc:
             st.error(str(exc))
     if not staged:
         return
@@ -602,7 +720,7 @@ def page_upload(kb: Any, documents: list[Any]) -> None:
         bar.progress(done / max(total, 1), text=f"Leser inn {source} ({done}/{total})")
 
     try:
-        report = kb.ingest([uploads.uploads_dir(settings)], progress=progress, user="app")
+        report = kb.ingest_uploads(progress=progress)
     except StoreLockedError:
         uploads.unstage(staged)
         bar.empty()
@@ -614,6 +732,7 @@ def page_upload(kb: Any, documents: list[Any]) -> None:
         return
     bar.progress(1.0, text="Ferdig")
     skipped = dict(report.skipped)
+    readers = "hele nettverket" if visibility == "nettverket" else f"bare {municipality}"
     for item in staged:
         name = item.path.name
         if item.source in skipped:
@@ -621,11 +740,28 @@ def page_upload(kb: Any, documents: list[Any]) -> None:
             st.error(f"«{name}» kunne ikke leses: {skipped[item.source]}")
         elif item.source in report.added:
             kind = uploads.TYPE_FOLDERS[folder].lower()
-            st.success(f"«{name}» er lagt til for {municipality} ({kind}). Du finner det nå under Søk.")
+            st.success(
+                f"«{name}» er lagt til for {municipality} ({kind}), synlig for {readers}. Du finner det nå under Søk."
+            )
         elif item.source in report.updated:
-            st.success(f"«{name}» er oppdatert.")
+            st.success(f"«{name}» er oppdatert, synlig for {readers}.")
         else:
             st.info(f"«{name}» var allerede lest inn, uendret.")
+
+
+def remove_documents(kb: UserView, documents: list[Any]) -> None:
+    """For admins: take a document out of the store (logged in the audit log)."""
+    with st.expander("Fjern et dokument (administrator)"):
+        source = st.selectbox(
+            "Dokument",
+            [""] + [d.source for d in documents],
+            format_func=lambda s: s or "–",
+            key="remove_source",
+        )
+        confirm = st.checkbox("Ja, fjern dokumentet fra kunnskapsbasen", key="remove_confirm")
+        if st.button("Fjern", key="remove_button", disabled=not (source and confirm)):
+            removed = kb.remove(source)
+            st.success(f"Fjernet {source} ({removed} tekstbiter).")
 
 
 # --- main ---------------------------------------------------------------------------------------------------
@@ -636,7 +772,6 @@ def main() -> None:
     st.markdown(CSS, unsafe_allow_html=True)
     st.sidebar.title("Erfaringsbanken")
     st.sidebar.caption("Kompetanseforum Østfold – læringsnettverket")
-    page = choose_page()
     try:
         settings = Settings()
     except Exception as exc:  # pydantic's ValidationError: say which variable is wrong
@@ -644,7 +779,17 @@ def main() -> None:
         return
     st.session_state["settings"] = settings
     try:
-        kb = load_kb(settings.model_dump_json())
+        user = signed_in_user(settings)
+    except KBError as exc:  # an unreadable users file
+        show_error(exc)
+        return
+    if user is None:
+        return
+    sidebar_user(user, settings)
+    page = choose_page(user)
+    try:
+        # NOTE: pages only ever get the user's view: every read is scoped to what they may see.
+        kb = UserView(load_kb(settings.model_dump_json()), user)
         documents = kb.documents()
     except Exception as exc:
         show_error(exc)

@@ -14,6 +14,23 @@ NETWORK = "Læringsnettverket"
 NETWORK_FOLDERS = {"læringsnettverket", "nettverket", "laeringsnettverket"}
 DOC_TYPES = ("strategi", "samlingsnotat", "erfaring", "annet")
 VISIBILITIES = ("nettverket", "intern")
+# Words a `tilgang` field may use, and the visibility each means. Anything else is refused, never guessed:
+# a typo must not publish an internal document to the whole network.
+_VISIBILITY_WORDS: dict[str, str] = {
+    "nettverket": "nettverket",
+    "nettverk": "nettverket",
+    "network": "nettverket",
+    "alle": "nettverket",
+    "åpen": "nettverket",
+    "open": "nettverket",
+    "public": "nettverket",
+    "intern": "intern",
+    "internt": "intern",
+    "internal": "intern",
+    "privat": "intern",
+    "private": "intern",
+    "lukket": "intern",
+}
 
 # Folder names and front-matter values that mean each document type.
 _TYPE_WORDS: dict[str, str] = {
@@ -162,9 +179,35 @@ def _title_from_name(stem: str) -> str:
     return words[:1].upper() + words[1:] if words else stem
 
 
-def resolve(document: SourceDocument, source: str) -> dict[str, Scalar]:
-    """Document-level metadata for a file at `source` (path relative to the ingested root, posix form)."""
-    front = document.front_matter
+def parse_visibility(value: object) -> str:
+    """`nettverket` or `intern` from a `tilgang` value; empty means `nettverket` (the default).
+
+    Raises:
+        ValueError: a value that is neither, with a message naming the accepted words.
+    """
+    text = " ".join(str(value or "").strip().lower().split())
+    if not text:
+        return "nettverket"
+    if text in _VISIBILITY_WORDS:
+        return _VISIBILITY_WORDS[text]
+    raise ValueError(f"ukjent tilgang «{value}»; bruk «nettverket» (alle medlemmer) eller «intern» (egen kommune)")
+
+
+def resolve(document: SourceDocument, source: str, overrides: Mapping[str, object] | None = None) -> dict[str, Scalar]:
+    """Document-level metadata for a file at `source` (path relative to the ingested root, posix form).
+
+    `overrides` (same keys as front matter) win over the file's own front matter: the app's upload form
+    records the uploader's municipality and the chosen visibility there.
+
+    Raises:
+        ValueError: an unknown `tilgang` value.
+    """
+    front = dict(document.front_matter)
+    for key, value in (overrides or {}).items():
+        field = next((f for f, aliases in _KEYS.items() if key in aliases), None)
+        for alias in _KEYS.get(field, (key,)) if field else (key,):
+            front.pop(alias, None)
+        front[key] = value
     props = document.properties
     parts = PurePosixPath(source).parts
     folders = parts[:-1]
@@ -189,9 +232,7 @@ def resolve(document: SourceDocument, source: str) -> dict[str, Scalar]:
     if not date and period:
         date = f"{period[:4]}-01-01"
     themes = parse_themes(_first(front, "themes")) or infer_themes(document.text)
-    visibility = str(_first(front, "visibility") or "nettverket").strip().lower()
-    if visibility not in VISIBILITIES:
-        visibility = "intern" if visibility in {"internal", "privat", "lukket"} else "nettverket"
+    visibility = parse_visibility(_first(front, "visibility"))
 
     meta: dict[str, Scalar] = {
         "source": source,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -19,6 +20,7 @@ from ingest.types import Chunk, Section
 logger = logging.getLogger(__name__)
 
 IGNORE_FILE = ".kbignore"
+SIDECAR_SUFFIX = ".kbmeta.json"  # `.<file name>.kbmeta.json` beside a file: metadata that wins over its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,41 @@ def file_hash(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def sidecar_path(path: Path) -> Path:
+    """Where the metadata sidecar of `path` lives (hidden, so scanning never takes it for a document)."""
+    return path.with_name(f".{path.name}{SIDECAR_SUFFIX}")
+
+
+def read_sidecar(path: Path) -> dict[str, object]:
+    """The sidecar metadata of `path` (front-matter keys such as `kommune`, `tilgang`), or {} if none.
+
+    Raises:
+        LoadError: the sidecar exists but is not a JSON object.
+    """
+    sidecar = sidecar_path(path)
+    if not sidecar.is_file():
+        return {}
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LoadError(f"metadatafilen {sidecar.name} kan ikke leses ({exc})") from exc
+    if not isinstance(data, dict):
+        raise LoadError(f"metadatafilen {sidecar.name} må være et JSON-objekt")
+    return data
+
+
+def version_hash(path: Path) -> str:
+    """The file's sha256, plus its sidecar's when there is one: a changed `tilgang` is a new version too.
+
+    The part before `+` is always the file's own hash (what the source download checks against).
+    """
+    digest = file_hash(path)
+    sidecar = sidecar_path(path)
+    if sidecar.is_file():
+        digest += "+" + file_hash(sidecar)[:16]
+    return digest
 
 
 def _ignore_patterns(root: Path) -> list[str]:
@@ -90,9 +127,12 @@ def prepare(
     """
     if not is_supported(ref.path):
         load_path(ref.path)  # raises UnsupportedFileError with the list of supported types
-    digest = content_hash or file_hash(ref.path)
+    digest = content_hash or version_hash(ref.path)
     document = load_path(ref.path)
-    meta = metadata_.resolve(document, ref.source)
+    try:
+        meta = metadata_.resolve(document, ref.source, read_sidecar(ref.path))
+    except ValueError as exc:
+        raise LoadError(str(exc)) from exc
     if extra_metadata:
         meta.update({k: v for k, v in extra_metadata.items() if v})
     masked: Counter[str] = Counter()

@@ -252,13 +252,18 @@ def import_backup(
     return report
 
 
-def _open_kb(ctx: click.Context) -> KnowledgeBase:
-    """The invocation's KnowledgeBase (through the `kb` group when registered there)."""
-    from kb.cli import make_settings, open_kb
+def _open_kb(ctx: click.Context, action: str) -> KnowledgeBase:
+    """The invocation's KnowledgeBase (through the `kb` group when registered there); admins only.
+
+    Raises:
+        AccessDeniedError: `kb --som BRUKER` names a user who is not an admin (a backup holds every document).
+    """
+    from kb.cli import make_settings, open_kb, require_admin
 
     obj = ctx.ensure_object(dict)
     if "settings" not in obj:  # called on its own (tests), not through the `kb` group
         obj["settings"] = make_settings(None)
+    require_admin(ctx, action)
     return open_kb(ctx)  # type: ignore[no-any-return]
 
 
@@ -277,7 +282,7 @@ def export_cmd(ctx: click.Context, file: Path, json_: bool) -> None:
       kb export erfaringsbanken-2025-01-31.jsonl.gz
     """
     try:
-        kb = _open_kb(ctx)
+        kb = _open_kb(ctx, "eksportere kunnskapsbasen")
         header = export_store(kb, file)
     except KBError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -305,7 +310,7 @@ def import_cmd(ctx: click.Context, file: Path, force: bool, wait: bool, json_: b
       kb import erfaringsbanken-2025-01-31.jsonl.gz
     """
     try:
-        kb = _open_kb(ctx)
+        kb = _open_kb(ctx, "importere en sikkerhetskopi")
         report = import_backup(kb, file, force=force, wait=wait)
     except KBError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -84,6 +84,7 @@ class KnowledgeBase:
         self._embedder = embedder
         self._lexical: LexicalIndex | None = None
         self._superseded: dict[str, str] = {}
+        self._superseded_scoped: dict[str, dict[str, str]] = {}
 
     # --- resources -------------------------------------------------------------------------------------
     @property
@@ -138,6 +139,24 @@ class KnowledgeBase:
     def _set_lexical(self, index: LexicalIndex) -> None:
         self._lexical = index
         self._superseded = retrieval.superseded_sources(self._document_rows(index))
+        self._superseded_scoped = {}
+
+    def _superseded_for(self, visible_to: str | None) -> dict[str, str]:
+        """Older versions → newest version, among the documents a reader may see.
+
+        NOTE: computed per reader: an `intern` newer version must not mark (and so reveal itself through) the
+        network version other municipalities see.
+        """
+        if visible_to is None:
+            return self._superseded
+        if visible_to not in self._superseded_scoped:
+            rows = [
+                row
+                for row in self._document_rows(self._lexical or self.lexical())
+                if row.get("visibility", "nettverket") == "nettverket" or row.get("municipality") == visible_to
+            ]
+            self._superseded_scoped[visible_to] = retrieval.superseded_sources(rows)
+        return self._superseded_scoped[visible_to]
 
     @staticmethod
     def _document_rows(index: LexicalIndex) -> list[dict[str, Scalar]]:
@@ -199,7 +218,8 @@ class KnowledgeBase:
             fused = retrieval.fuse_rrf(dense, sparse, self.settings.rrf_k, self.settings.dense_weight)
         else:
             fused = retrieval.fuse_weighted(dense, sparse, self.settings.dense_weight)
-        ranked = retrieval.apply_versions(fused, self._superseded, self.settings.superseded_penalty, history)
+        superseded = self._superseded_for(filters.visible_to if filters is not None else None)
+        ranked = retrieval.apply_versions(fused, superseded, self.settings.superseded_penalty, history)
         ranked = retrieval.diversify(ranked, per_municipality)
         return ranked[:k]
 
@@ -208,8 +228,9 @@ class KnowledgeBase:
         return list(self.embedder.get_query_embedding(query))
 
     def documents(self, visible_to: str | None = None) -> list[DocumentInfo]:
-        """Every stored document with its metadata, newest first."""
+        """Every stored document with its metadata, newest first (only those `visible_to` may read)."""
         lexical = self.lexical()
+        superseded = self._superseded_for(visible_to)
         counts: Counter[str] = Counter(str(m.get("source")) for m in lexical.metadatas)
         keep = lexical.mask(Filters(visible_to=visible_to))
         allowed = (
@@ -232,7 +253,7 @@ class KnowledgeBase:
                     date=str(meta.get("date", "")),
                     themes=themes,
                     chunks=counts[source],
-                    superseded_by=self._superseded.get(source, ""),
+                    superseded_by=superseded.get(source, ""),
                     visibility=str(meta.get("visibility", "nettverket")),
                 )
             )
@@ -244,9 +265,9 @@ class KnowledgeBase:
         rows = [(t, m) for t, m in zip(lexical.texts, lexical.metadatas, strict=True) if m.get("source") == source]
         return sorted(rows, key=lambda r: int(r[1].get("chunk_index", 0)))
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, visible_to: str | None = None) -> dict[str, Any]:
         """Documents and chunks per municipality and type, and when the store last changed."""
-        docs = self.documents()
+        docs = self.documents(visible_to)
         per: dict[str, dict[str, int]] = {}
         for doc in docs:
             row = per.setdefault(doc.municipality or "Ukjent", {"documents": 0, "chunks": 0})

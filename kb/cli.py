@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import os
@@ -67,11 +68,53 @@ def open_kb(ctx: click.Context) -> Any:
     return obj["kb"]
 
 
+def cli_user(ctx: click.Context) -> Any:
+    """Who this invocation acts as: `--as-user USER` from the users file, else an admin named after the OS user.
+
+    Raises:
+        KBError: `--som` names a user the users file does not have.
+    """
+    from kb.access import User, UserDirectory
+
+    obj = ctx.ensure_object(dict)
+    name = obj.get("as_user")
+    if not name:
+        return User(username=f"cli:{getpass.getuser()}", role="admin", name="Kommandolinjen")
+    settings = obj["settings"]
+    user = UserDirectory(settings.users_path).user(name)
+    if user is None:
+        raise KBError(f"Fant ingen bruker «{name}» i {settings.users_path}. Se `kb users list`.")
+    return user
+
+
+def open_view(ctx: click.Context) -> Any:
+    """The store as this invocation's user may see and change it (kb.access.UserView)."""
+    from kb.access import UserView
+
+    return UserView(open_kb(ctx), cli_user(ctx))
+
+
+def require_admin(ctx: click.Context, action: str) -> None:
+    """Stop unless this invocation acts as an admin (`--as-user` a non-admin cannot export, import, remove).
+
+    Raises:
+        AccessDeniedError: the `--som` user is not an admin.
+    """
+    cli_user(ctx).check_admin(action)
+
+
 @click.group()
 @click.option("--store", type=click.Path(path_type=Path), envvar="KB_STORE", help="Embedded Chroma folder.")
 @click.option("-v", "--verbose", is_flag=True, help="Show progress details and library logs.")
+@click.option(
+    "--as-user",
+    "as_user",
+    metavar="USER",
+    default=None,
+    help="Act as this user from the users file: see what they see, and only do what their role may.",
+)
 @click.pass_context
-def cli(ctx: click.Context, store: Path | None, verbose: bool) -> None:
+def cli(ctx: click.Context, store: Path | None, verbose: bool, as_user: str | None) -> None:
     r"""Erfaringsbanken: søk og spør i læringsnettverkets erfaringer.
 
     \b
@@ -80,9 +123,12 @@ def cli(ctx: click.Context, store: Path | None, verbose: bool) -> None:
       kb search "hvordan fikk de nyansatte til å bli?" --municipality Halden
       kb ask "hvordan har kommunene jobbet med heltidskultur?"
       kb stats
+      kb --as-user kari search "lærlinger" --json
     """
     configure_logging(verbose)
-    ctx.ensure_object(dict)["settings"] = make_settings(store)
+    obj = ctx.ensure_object(dict)
+    obj["settings"] = make_settings(store)
+    obj["as_user"] = as_user
 
 
 @cli.command()
@@ -103,7 +149,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, wait: bool,
     Eksempel:
       kb ingest corpus/ --prune
     """
-    kb = open_kb(ctx)
+    kb = open_view(ctx)
     bar: Any = None
     show_bar = sys.stderr.isatty() and not json_
 
@@ -204,7 +250,7 @@ def search(
     """
     from kb.retrieval import group_by_municipality
 
-    kb = open_kb(ctx)
+    kb = open_view(ctx)
     filters = _filters(municipality, type_, theme, date_from, date_to)
     hits = kb.search(
         query,
@@ -273,7 +319,7 @@ def ask(
         from kb.answer import ask as ask_
     except ImportError as exc:
         raise click.ClickException("`kb ask` er ikke klar ennå: svarmodulen mangler i denne versjonen.") from exc
-    kb = open_kb(ctx)
+    kb = open_view(ctx)
     filters = _filters(municipality, type_, theme, date_from, date_to)
     answer = ask_(kb, question, filters=filters, generator=False if no_generator else None)
     if json_:
@@ -295,7 +341,7 @@ def ask(
 @handle_errors
 def stats(ctx: click.Context, json_: bool) -> None:
     """Documents and chunks per municipality and type."""
-    data = open_kb(ctx).stats()
+    data = open_view(ctx).stats()
     if json_:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -311,7 +357,7 @@ def stats(ctx: click.Context, json_: bool) -> None:
 @handle_errors
 def remove(ctx: click.Context, source: str) -> None:
     """Remove the document SOURCE (its path as shown by `kb search`)."""
-    removed = open_kb(ctx).remove(source)
+    removed = open_view(ctx).remove(source)
     if not removed:
         raise click.ClickException(f"Fant ikke «{source}» i kunnskapsbasen. Se `kb search --json` for stier.")
     click.echo(f"Fjernet {source} ({removed} biter).")
@@ -334,6 +380,147 @@ def setup(ctx: click.Context, force: bool) -> None:
         shutil.rmtree(target)
     path = build_model(target)
     click.echo(f"Modellen er klar i {path}")
+
+
+@cli.group()
+@click.pass_context
+def users(ctx: click.Context) -> None:
+    r"""Users, roles and passwords for the app's sign-in (the users file, KB_USERS_FILE).
+
+    \b
+    Roller: leser (les nettverkets og egen kommunes interne dokumenter), bidragsyter (også last opp og
+    erstatt egen kommunes dokumenter), admin (alt, også fjerning og ny innlesing).
+    Eksempler:
+      kb users add kari --municipality Sarpsborg --role bidragsyter --name "Kari Nordmann"
+      kb users passwd kari
+      kb users domain sarpsborg.kommune.no Sarpsborg     # Entra ID: alle med slik adresse blir lesere
+    """
+    require_admin(ctx, "endre brukere")
+
+
+def _directory(ctx: click.Context) -> Any:
+    from kb.access import UserDirectory
+
+    return UserDirectory(ctx.obj["settings"].users_path)
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("-m", "--municipality", default="", help="The user's municipality (required unless admin).")
+@click.option(
+    "--role", type=click.Choice(["leser", "bidragsyter", "admin"]), default="leser", show_default=True, help="Role."
+)
+@click.option("--name", default="", help="Full name, shown in the app.")
+@click.option("--email", default="", help="E-mail address, for sign-in with OpenID Connect (Entra ID).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@click.option("--no-password", is_flag=True, help="No password: the user signs in with OpenID Connect only.")
+@click.pass_context
+@handle_errors
+def users_add(
+    ctx: click.Context,
+    username: str,
+    municipality: str,
+    role: str,
+    name: str,
+    email: str,
+    password_stdin: bool,
+    no_password: bool,
+) -> None:
+    """Add USERNAME (or change their municipality, role, name or e-mail), then set a password."""
+    directory = _directory(ctx)
+    user = directory.add(username, role=role, municipality=municipality, name=name, email=email)
+    known = {d.municipality for d in open_kb(ctx).documents()} if municipality else set()
+    if municipality and known and municipality not in known:
+        click.secho(
+            f"Merk: ingen dokumenter i kunnskapsbasen tilhører «{municipality}» ennå. Sjekk skrivemåten "
+            f"(kjente: {', '.join(sorted(k for k in known if k))}).",
+            fg="yellow",
+            err=True,
+        )
+    if not no_password:
+        directory.set_password(user.username, _read_password(password_stdin))
+    click.echo(f"Lagret {user.label} i {directory.path}.")
+
+
+@users.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@click.pass_context
+@handle_errors
+def users_passwd(ctx: click.Context, username: str, password_stdin: bool) -> None:
+    """Set a new password for USERNAME."""
+    directory = _directory(ctx)
+    directory.set_password(username, _read_password(password_stdin))
+    click.echo(f"Nytt passord lagret for {username}.")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(click.prompt("Passord (minst 12 tegn)", hide_input=True, confirmation_prompt="Gjenta passordet"))
+
+
+@users.command("remove")
+@click.argument("username")
+@click.pass_context
+@handle_errors
+def users_remove(ctx: click.Context, username: str) -> None:
+    """Remove USERNAME from the users file (their changes stay in the audit log)."""
+    if not _directory(ctx).remove(username):
+        raise click.ClickException(f"Fant ingen bruker «{username}».")
+    click.echo(f"Fjernet {username}.")
+
+
+@users.command("domain")
+@click.argument("domain")
+@click.argument("municipality", required=False)
+@click.pass_context
+@handle_errors
+def users_domain(ctx: click.Context, domain: str, municipality: str | None) -> None:
+    """Let anyone signed in with OpenID Connect from DOMAIN read as `leser` of MUNICIPALITY (omit it to remove)."""
+    directory = _directory(ctx)
+    directory.reload()
+    if municipality:
+        directory.domains[domain.strip().lower()] = municipality.strip()
+    else:
+        directory.domains.pop(domain.strip().lower(), None)
+    directory.save()
+    click.echo(f"{domain}: {municipality or 'fjernet'}")
+
+
+@users.command("list")
+@click.option("--json", "json_", is_flag=True, help="Print as JSON (never the password hashes).")
+@click.pass_context
+@handle_errors
+def users_list(ctx: click.Context, json_: bool) -> None:
+    """The users, their municipality and role."""
+    directory = _directory(ctx)
+    rows = [directory.user(name) for name in sorted(directory.users)]
+    if json_:
+        data = {
+            "users": [
+                {
+                    "username": u.username,
+                    "name": u.name,
+                    "municipality": u.municipality,
+                    "role": u.role,
+                    "email": u.email,
+                    "password": bool(directory.users[u.username].get("passord")),
+                }
+                for u in rows
+                if u is not None
+            ],
+            "domains": directory.domains,
+        }
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo(f"Ingen brukere i {directory.path}. Legg til med `kb users add`.")
+    for user in rows:
+        if user is not None:
+            click.echo(f"{user.username:<20} {user.role:<12} {user.municipality or '–':<24} {user.name}")
+    for domain, municipality in sorted(directory.domains.items()):
+        click.echo(f"@{domain:<19} {'leser':<12} {municipality}")
 
 
 def _register_backup() -> None:

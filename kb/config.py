@@ -72,6 +72,17 @@ class Settings(BaseSettings):
     generator_key: str | None = Field(None, description="API key for the generator endpoint.")
     generator_timeout: float = Field(60.0, gt=0, description="Seconds before the generator is given up on.")
     max_upload_mb: int = Field(20, ge=1, description="Largest file accepted by the app's upload, in MB.")
+    auth: Literal["single-user", "local", "oidc"] = Field(
+        "single-user",
+        description=(
+            "Sign-in for the app: `single-user` (none; whoever opens it is admin, for one laptop), `local` "
+            "(users file with password hashes) or `oidc` (Streamlit's st.login, e.g. Entra ID)."
+        ),
+    )
+    users_file: Path | None = Field(None, description="Users and roles (TOML; default: HOME/users.toml).")
+    oidc_provider: str = Field(
+        "", description="Provider name under [auth] in .streamlit/secrets.toml for `oidc` (empty: the only one)."
+    )
 
     @property
     def store_dir(self) -> Path:
@@ -92,6 +103,11 @@ class Settings(BaseSettings):
     def audit_file(self) -> Path:
         """Append-only log of changes to the store."""
         return self.home / "audit.jsonl"
+
+    @property
+    def users_path(self) -> Path:
+        """The users file."""
+        return self.users_file or self.home / "users.toml"
 
     @property
     def is_e5(self) -> bool:

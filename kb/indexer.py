@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.loaders import LoadError
-from ingest.pipeline import PreparedFile, file_hash, prepare, scan_all
+from ingest.pipeline import PreparedFile, prepare, scan_all, version_hash
 from kb.models import encode_threads
 from kb.uploads import discard_original, keep_original, uploads_dir
 
@@ -85,7 +85,7 @@ def ingest(
             if progress:
                 progress(done, len(refs), ref.source)
             try:
-                digest = file_hash(ref.path)
+                digest = version_hash(ref.path)
                 entry = stored.get(ref.source)
                 if entry is not None and entry.is_complete(digest):
                     report.unchanged += 1

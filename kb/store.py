@@ -80,6 +80,8 @@ def _client(settings: Settings) -> Any:
                 settings=chroma_settings,
             )
         except Exception as exc:
+            if _token_refused(exc):
+                raise StoreUnavailableError(_refused_message(settings.chroma_url)) from exc
             raise StoreUnavailableError(
                 f"Får ikke kontakt med Chroma-serveren på {settings.chroma_url} ({exc}). Sjekk at den kjører "
                 "(`make serve-chroma`), eller fjern KB_CHROMA_URL for å bruke den lokale databasen."
@@ -116,8 +118,36 @@ def where_clause(filters: Filters) -> dict[str, Any] | None:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _token_refused(exc: BaseException) -> bool:
+    """Whether a chromadb error means the server refused our token (401/403), however chromadb surfaced it.
+
+    A Chroma-shaped error body becomes ChromaAuthError or AuthorizationError; any other 401/403 body becomes a
+    plain Exception raised while handling httpx's HTTPStatusError, which is then in its `__context__`.
+    """
+    import httpx
+    from chromadb.errors import AuthorizationError, ChromaAuthError
+
+    seen: BaseException | None = exc
+    for _ in range(10):  # a short, finite walk down the cause/context chain
+        if seen is None:
+            break
+        if isinstance(seen, ChromaAuthError | AuthorizationError):
+            return True
+        if isinstance(seen, httpx.HTTPStatusError) and seen.response.status_code in (401, 403):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _refused_message(location: str) -> str:
+    return (
+        f"Chroma-serveren på {location} avviste tokenet. Sjekk at KB_CHROMA_TOKEN er satt og er det samme "
+        "tokenet som serveren (token-porten) er startet med."
+    )
+
+
 def _server_errors(method: F) -> F:
-    """In server mode, a failed call (server stopped, network gone) becomes StoreUnavailableError."""
+    """In server mode, a failed call (server stopped, network gone, token refused) becomes StoreUnavailableError."""
 
     @functools.wraps(method)
     def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
@@ -128,6 +158,8 @@ def _server_errors(method: F) -> F:
         except Exception as exc:
             if not self.is_server:
                 raise
+            if _token_refused(exc):
+                raise StoreUnavailableError(_refused_message(self.location)) from exc
             raise StoreUnavailableError(
                 f"Chroma-serveren på {self.location} svarer ikke ({type(exc).__name__}). Sjekk at den kjører "
                 "(`make serve-chroma`), og prøv igjen."

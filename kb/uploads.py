@@ -11,15 +11,16 @@ the stored version.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
 import unicodedata
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ingest.pipeline import file_hash
+from ingest.pipeline import file_hash, sidecar_path
 from kb.config import REPO_ROOT, Settings
 
 logger = logging.getLogger(__name__)
@@ -126,8 +127,13 @@ def stage_upload(
     *,
     replace: bool = False,
     known: Collection[str] = (),
+    metadata: Mapping[str, str] | None = None,
 ) -> StagedFile:
     """Validate an upload and write it to HOME/uploads/<Kommune>/<type-folder>/<file>.
+
+    `metadata` (front-matter keys such as `kommune`, `tilgang`) is written to the file's sidecar
+    (ingest.pipeline.sidecar_path) and wins over what the file itself says, so an upload cannot claim
+    another municipality in its front matter, and its visibility survives any later re-ingest.
 
     Raises:
         UploadError: the file is not accepted, or a document of that name exists (uploaded, or among the
@@ -145,11 +151,19 @@ def stage_upload(
             "Gi filen et nytt navn, eller kryss av for å erstatte det."
         )
     target.parent.mkdir(parents=True, exist_ok=True)
+    if metadata:
+        _write_atomic(sidecar_path(target), json.dumps(dict(metadata), ensure_ascii=False, indent=2).encode())
+    else:
+        sidecar_path(target).unlink(missing_ok=True)
+    _write_atomic(target, data)
+    logger.info("staged upload %s (%d bytes)", source, len(data))
+    return StagedFile(target, source, existed)
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
     temporary = target.with_name(f".{target.name}.part")
     temporary.write_bytes(data)
     temporary.replace(target)  # never a half-written file where ingest can see it
-    logger.info("staged upload %s (%d bytes)", source, len(data))
-    return StagedFile(target, source, existed)
 
 
 def unstage(staged: Sequence[StagedFile]) -> None:
@@ -157,6 +171,7 @@ def unstage(staged: Sequence[StagedFile]) -> None:
     for item in staged:
         if not item.replaced:
             item.path.unlink(missing_ok=True)
+            sidecar_path(item.path).unlink(missing_ok=True)
 
 
 def keep_original(settings: Settings, path: Path, source: str) -> Path:
@@ -194,7 +209,8 @@ def find_original(
     for root in roots if roots is not None else original_roots(settings):
         candidate = root / relative
         try:
-            if candidate.is_file() and (not content_hash or file_hash(candidate) == content_hash):
+            # NOTE: a stored hash may carry `+<sidecar hash>` (ingest.pipeline.version_hash); the file is the head.
+            if candidate.is_file() and (not content_hash or file_hash(candidate) == content_hash.split("+")[0]):
                 return candidate
         except OSError as exc:
             logger.warning("cannot read %s: %s", candidate, exc)

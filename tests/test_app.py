@@ -292,3 +292,84 @@ def test_ask_streams_a_generated_answer_then_shows_the_checked_one(
         assert [m.name for m in at.chat_message] == ["user", "assistant"]
     finally:
         server.close()
+
+
+# --- sign-in and per-municipality access --------------------------------------------------------------------
+PASSWORD = "riktig-hest-batteri"
+
+
+@pytest.fixture
+def signed_network(make_kb, mini_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:  # type: ignore[no-untyped-def]
+    """mini_corpus plus an internal Sarpsborg note, users from two municipalities, and sign-in switched on."""
+    from kb.access import UserDirectory
+    from tests.conftest import write
+
+    write(
+        mini_corpus,
+        "Sarpsborg/erfaringer/intern-omstilling.md",
+        "---\ntittel: Omstilling i omsorg\ntilgang: intern\n---\n# Omstilling i omsorg\n\n"
+        "Solsikkeprosjektet flytter tolv årsverk til hjemmetjenesten.\n",
+    )
+    kb = make_kb()
+    kb.ingest([mini_corpus])
+    directory = UserDirectory(kb.settings.users_path)
+    for name, role, municipality in (("kari", "bidragsyter", "Sarpsborg"), ("lise", "leser", "Halden")):
+        directory.add(name, role=role, municipality=municipality, name=name.title())
+        directory.set_password(name, PASSWORD)
+    monkeypatch.setenv("KB_AUTH", "local")
+    return kb.settings
+
+
+def sign_in(username: str, password: str) -> AppTest:
+    at = run_app()
+    assert at.title[0].value == "Logg inn"
+    at.text_input(key="signin_user").set_value(username)
+    at.text_input(key="signin_password").set_value(password)
+    button(at, "Logg inn").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_sign_in_is_required_and_a_wrong_password_gets_no_hint(signed_network: Settings) -> None:
+    at = run_app()
+    assert at.title[0].value == "Logg inn"
+    assert "Søk i erfaringene" not in texts(at) and not at.sidebar.radio  # nothing but the form
+    wrong = sign_in("kari", "feil-passord-000")
+    unknown = sign_in("nils", PASSWORD)
+    assert [e.value for e in wrong.error] == [e.value for e in unknown.error] == ["Feil brukernavn eller passord."]
+    assert wrong.title[0].value == "Logg inn"
+
+
+def test_a_reader_sees_the_network_but_not_another_municipalitys_internal_documents(
+    signed_network: Settings,
+) -> None:
+    at = sign_in("lise", PASSWORD)
+    assert at.title[0].value == "Søk i erfaringene"
+    assert "Lise (Halden, leser)" in texts(at)
+    assert "Legg til dokumenter" not in at.sidebar.radio[0].options  # a reader does not upload
+    at.text_input(key="query").set_value("Solsikkeprosjektet årsverk").run()
+    assert "Omstilling i omsorg" not in texts(at)
+    assert "5 dokumenter · " in texts(at)  # the count leaves the internal note out
+    at.text_input(key="query").set_value("introduksjonsprogram fadder").run()
+    assert "**Introduksjonsprogram for nyansatte**" in texts(at)  # Sarpsborg's network document
+    button(at, "Logg ut").click().run()
+    assert at.title[0].value == "Logg inn"
+
+
+def test_a_contributor_sees_their_own_internal_documents_and_uploads_only_for_their_municipality(
+    signed_network: Settings,
+) -> None:
+    at = sign_in("kari", PASSWORD)
+    at.text_input(key="query").set_value("Solsikkeprosjektet årsverk").run()
+    assert "**Omstilling i omsorg**" in texts(at)
+    at.sidebar.radio[0].set_value("Legg til dokumenter").run()
+    assert not at.exception
+    assert at.selectbox(key="upload_municipality").options == ["Sarpsborg"]
+    assert "Fjern et dokument (administrator)" not in texts(at)
+
+
+def test_oidc_without_its_secrets_says_what_to_configure(ingested: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KB_AUTH", "oidc")
+    at = run_app()
+    assert any("Innlogging er ikke satt opp" in e.value and "secrets.toml" in e.value for e in at.error)
+    assert "Søk i erfaringene" not in texts(at)
