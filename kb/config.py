@@ -34,7 +34,9 @@ class Settings(BaseSettings):
         None,
         description="URL of a Chroma server (`chroma run`); when set, used instead of the embedded store.",
     )
-    chroma_token: str | None = Field(None, description="Token for a Chroma server with token authentication.")
+    chroma_token: str | None = Field(
+        None, description="Token for a Chroma server behind the token gate (`make serve-gate`); never put it in code."
+    )
     embed_model: str = Field(
         DEFAULT_MODEL,
         description="Embedding model: the offline default, any sentence-transformers name or path, or `hash`.",
@@ -80,9 +82,6 @@ class Settings(BaseSettings):
         ),
     )
     users_file: Path | None = Field(None, description="Users and roles (TOML; default: HOME/users.toml).")
-    oidc_provider: str = Field(
-        "", description="Provider name under [auth] in .streamlit/secrets.toml for `oidc` (empty: the only one)."
-    )
 
     @property
     def store_dir(self) -> Path:

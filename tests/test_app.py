@@ -373,3 +373,23 @@ def test_oidc_without_its_secrets_says_what_to_configure(ingested: Settings, mon
     at = run_app()
     assert any("Innlogging er ikke satt opp" in e.value and "secrets.toml" in e.value for e in at.error)
     assert "Søk i erfaringene" not in texts(at)
+
+
+def test_oidc_offers_one_sign_in_button_per_identity_provider(
+    ingested: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KB_AUTH", "oidc")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    metadata = "https://login.microsoftonline.com/{}/v2.0/.well-known/openid-configuration"
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "sarpsborg": {"client_id": "a", "client_secret": "b", "server_metadata_url": metadata.format("t1")},
+        "halden": {"client_id": "c", "client_secret": "d", "server_metadata_url": metadata.format("t2")},
+    }
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Logg inn"
+    labels = {b.label for b in at.button}
+    assert labels == {"Logg inn med jobbkonto i Sarpsborg", "Logg inn med jobbkonto i Halden"}
+    assert "Søk i erfaringene" not in texts(at)

@@ -60,13 +60,28 @@ def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float) -> None
 
 
 @pytest.fixture
-def server(real_settings: Settings, mini_corpus: Path, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
+def app_env() -> dict[str, str]:
+    """Extra KB_* settings for the app under test (a test parametrizes it to switch sign-in on)."""
+    return {}
+
+
+@pytest.fixture
+def server(
+    real_settings: Settings, mini_corpus: Path, tmp_path: Path, app_env: dict[str, str]
+) -> Iterator[tuple[str, Settings]]:
     """`streamlit run app.py` over a store ingested from mini_corpus (plus a PDF) with the real model."""
     from kb.base import KnowledgeBase
+    from tests.conftest import write
 
     pdf = mini_corpus / "Halden" / "strategier" / "kompetanseplan-2024-2027.pdf"
     pdf.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(DATA / "flersidig.pdf", pdf)
+    write(
+        mini_corpus,
+        "Sarpsborg/erfaringer/intern-omstilling.md",
+        "---\ntittel: Omstilling i omsorg\ntilgang: intern\n---\n# Omstilling i omsorg\n\n"
+        "Solsikkeprosjektet flytter tolv årsverk til hjemmetjenesten i Sarpsborg.\n",
+    )
     KnowledgeBase(real_settings).ingest([mini_corpus])
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
@@ -76,6 +91,7 @@ def server(real_settings: Settings, mini_corpus: Path, tmp_path: Path) -> Iterat
         ANONYMIZED_TELEMETRY="False",
         HF_HUB_OFFLINE="1",
     )
+    env.update(app_env)
     log = (tmp_path / "streamlit.log").open("wb")
     process = subprocess.Popen(
         [
@@ -293,3 +309,46 @@ def test_search_ask_prepare_onboard_and_upload_in_a_browser(page, server) -> Non
             fcntl.flock(handle, fcntl.LOCK_UN)
     assert not (settings.home / "uploads" / "Sarpsborg" / "strategier" / "notat.txt").exists()
     assert time.monotonic() - started < 180
+
+
+@pytest.mark.parametrize("app_env", [{"KB_AUTH": "local"}])
+def test_sign_in_and_per_municipality_access_in_a_browser(page, server) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    from kb.access import UserDirectory
+
+    url, settings = server
+    directory = UserDirectory(settings.users_path)
+    for name, role, municipality in (("lise", "leser", "Halden"), ("kari", "bidragsyter", "Sarpsborg")):
+        directory.add(name, role=role, municipality=municipality, name=name.title())
+        directory.set_password(name, "riktig-hest-batteri")
+
+    def sign_in(username: str, password: str) -> None:
+        page.get_by_role("heading", name="Logg inn").wait_for()
+        page.get_by_label("Brukernavn").fill(username)
+        page.get_by_label("Passord").fill(password)
+        page.get_by_role("button", name="Logg inn").click()
+        settle(page)
+
+    def search(query: str) -> None:
+        page.get_by_label("Hva leter du etter?").fill(query)
+        page.keyboard.press("Enter")
+        settle(page)
+
+    page.goto(url)
+    sign_in("lise", "feil-passord-000")
+    expect(page.get_by_text("Feil brukernavn eller passord.")).to_be_visible()
+    shot(page, "logg-inn")
+    sign_in("lise", "riktig-hest-batteri")
+    page.get_by_role("heading", name="Søk i erfaringene").wait_for()
+    expect(page.get_by_text("Lise (Halden, leser)")).to_be_visible()
+    expect(page.get_by_text("Legg til dokumenter")).to_have_count(0)  # a reader does not upload
+    search("Solsikkeprosjektet årsverk hjemmetjenesten")
+    expect(page.get_by_text("Omstilling i omsorg")).to_have_count(0)  # Sarpsborg's internal note
+    shot(page, "leser-fra-halden")
+
+    page.get_by_role("button", name="Logg ut").click()
+    sign_in("kari", "riktig-hest-batteri")
+    search("Solsikkeprosjektet årsverk hjemmetjenesten")
+    expect(page.get_by_text("Omstilling i omsorg").first).to_be_visible()
+    shot(page, "bidragsyter-fra-sarpsborg")
