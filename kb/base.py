@@ -327,13 +327,23 @@ class KnowledgeBase:
     def remove(self, source: str, *, user: str = "kb") -> int:
         """Remove one document by its source path; returns the number of chunks removed."""
         with self.write_lock():
+            chunks = self.chunks_of(source)
             removed = self.store.remove(source)
             if removed:
-                from kb.uploads import discard_original
+                from kb.uploads import discard_original, discard_upload
 
                 discard_original(self.settings, source)
+                # NOTE: an uploaded file must go too, or the next upload's ingest of the folder would bring it back.
+                discard_upload(self.settings, source)
                 self.store.bump_revision()
-                self.audit("remove", source, user)
+                meta = chunks[0][1] if chunks else {}
+                self.audit(
+                    "remove",
+                    source,
+                    user,
+                    municipality=str(meta.get("municipality", "")),
+                    visibility=str(meta.get("visibility", "")),
+                )
                 self.rebuild_lexical()
         return removed
 

@@ -76,6 +76,7 @@ def ingest(
                 prepared.source,
                 user,
                 municipality=str(meta.get("municipality", "")),
+                visibility=str(meta.get("visibility", "")),
                 chunks=len(prepared.chunks),
             )
         pending.clear()

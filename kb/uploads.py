@@ -190,6 +190,15 @@ def discard_original(settings: Settings, source: str) -> None:
         target.unlink()
 
 
+def discard_upload(settings: Settings, source: str) -> None:
+    """Delete an uploaded file and its sidecar, when its document is removed from the store."""
+    root = uploads_dir(settings).resolve()
+    target = uploads_dir(settings) / source
+    if target.is_file() and target.resolve().is_relative_to(root):
+        target.unlink()
+        sidecar_path(target).unlink(missing_ok=True)
+
+
 def original_roots(settings: Settings) -> list[Path]:
     """Folders searched for originals, in order."""
     return [uploads_dir(settings), originals_dir(settings), REPO_ROOT / "corpus"]

@@ -366,3 +366,10 @@ def test_the_audit_log_records_every_change_with_who_made_it(network: KnowledgeB
     mine = [(e["action"], e["user"]) for e in entries if e["source"] == "Sarpsborg/erfaringer/ny-rutine.md"]
     assert mine == [("add", "kari"), ("update", "kari"), ("remove", "lokal")]
     assert all(e["time"] for e in entries)
+    removal = next(e for e in entries if e["action"] == "remove")
+    assert removal["municipality"] == "Sarpsborg" and removal["visibility"] == "nettverket"
+    # the uploaded file went with it: the next upload's ingest does not bring the document back
+    kari.stage_upload("Sarpsborg", "erfaringer", "annen.md", b"# Annen\n\nTekst om turnus.\n")
+    report = kari.ingest_uploads()
+    assert report.added == ["Sarpsborg/erfaringer/annen.md"]
+    assert "Sarpsborg/erfaringer/ny-rutine.md" not in {d.source for d in network.documents()}
