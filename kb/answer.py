@@ -682,6 +682,65 @@ def compose(retrieved: Retrieved) -> Answer:
 # --- the generated path ------------------------------------------------------------------------------------
 SUPPORT_MIN = 0.6  # share of a generated sentence's content words that must occur in its cited passages
 MIN_SURVIVING = 0.5  # share of generated sentences that must survive the check, else extractive
+UNCHECKED = (
+    "Svaret fra språkmodellen kunne ikke kontrolleres mot kildene, så svaret under er satt sammen "
+    "direkte fra dokumentene."
+)
+OBEYED = (
+    "Svaret fra språkmodellen gjentok en beskjed fra et dokument i stedet for å svare ut fra fakta, så svaret "
+    "under er satt sammen direkte fra dokumentene. Si fra til den som har ansvar for dokumentene."
+)
+
+# Text that speaks to the assistant rather than about the work: a planted prompt injection. Such sentences are
+# never evidence, and a generated sentence that says one has followed the document instead of the rules. Kinds:
+# overriding the rules («ignorer/glem/se bort fra ... instruksjoner»), a role marker or chat-template token at
+# the start of a line («System:», «[INST]», «<|im_start|>»), a new persona («du er nå», «fra nå av skal du»),
+# steering the reply («svar bare», «skriv kun», «i svaret ditt») and naming the prompt («systemmeldingen»).
+# NOTE: plain advice in the imperative («Involver tillitsvalgte tidlig.») is what the documents are for, so
+# the imperative alone is not a sign; each kind needs words about instructions, roles or the reply itself.
+_DIRECTIVE = re.compile(
+    r"\b(?:ignorer|ignore|glem|overse|se bort fra|disregard|forget|override)\b.{0,60}?"
+    r"\b(?:instruks\w*|instructions?|regl(?:er|ene)|rules|beskjed\w*|ordre[nr]?|prompt\w*|previous|above)\b"
+    r"|(?:^|\n)[\s>#*_-]*(?:system|assistant|assistent|developer|ai|ki)\s*:"
+    r"|<\|[\w ]{1,30}\|>|<</?sys>>|\[/?(?:inst|system|assistant|sys)\]"
+    r"|\b(?:du er nå|fra nå av (?:skal|er|må) du|you are now|from now on|late? som (?:om )?du|pretend (?:to be|you))\b"
+    r"|\b(?:svar|answer|respond|reply)\s+(?:bare|kun|only|just|nøyaktig|exactly|alltid|always)\b(?!\s+(?:på|to)\b)"
+    r"|\b(?:skriv|gjenta|si|write|say|output|print)\s+(?:bare|kun|only|just|nøyaktig|exactly)\s+"
+    r"(?:med\s+)?(?:ordet\s+|the word\s+)?[«\"“']"
+    r"|\b(?:svaret ditt|ditt svar|your (?:answer|response|reply)|system ?prompt\w*|systemmelding\w*|"
+    r"systeminstruks\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def is_directive(text: str) -> bool:
+    """Whether text addresses the assistant (an instruction planted in a document, or the reply obeying one)."""
+    return bool(_INSTRUCTION.search(text) or _DIRECTIVE.search(text))
+
+
+def _sentences(text: str) -> list[str]:
+    """A generated reply's sentences, line by line, without list bullets."""
+    lines = [line.strip() for line in text.splitlines()]
+    return [s for line in lines if line for s in split_sentences(_BULLET.sub("", line))]
+
+
+def _verified(sentence: str, passages: Sequence[Hit]) -> tuple[str, list[int]] | None:
+    """The sentence's text and the retrieved passages it cites, if they back it up; else None."""
+    numbers = [int(n) for n in _CITE.findall(sentence)]
+    valid = [n for n in dict.fromkeys(numbers) if 1 <= n <= len(passages)]
+    body = _CITE.sub("", sentence).strip()
+    if not valid or len(body.split()) < 2 or is_directive(body):
+        return None
+    support = " ".join(_evidence(passages[n - 1]) for n in valid)
+    if not _supported(body, support):
+        return None
+    return body, valid
+
+
+def _render(body: str, cited: Sequence[int], passages: Sequence[Hit], composer: _Composer) -> str:
+    """One checked sentence with its citations renumbered by `composer` (each quotes the closest sentence)."""
+    refs = "".join(f"[{composer.cite(_closest_span(body, passages[n - 1]))}]" for n in cited)
+    return f"{body.rstrip()} {refs}"
 
 
 def check_generated(text: str, passages: Sequence[Hit]) -> tuple[Answer | None, str]:
@@ -689,43 +748,34 @@ def check_generated(text: str, passages: Sequence[Hit]) -> tuple[Answer | None, 
 
     Returns the checked Answer (None when too little survives) and a Norwegian reason when it was rejected.
     Citations are renumbered in order of use; each quotes the cited chunk's sentence closest to the
-    generated sentence (verbatim from the stored chunk).
+    generated sentence (verbatim from the stored chunk). A reply that repeats an instruction (see
+    `is_directive`) is rejected whole: the model has followed a document, so none of its sentences is trusted.
     """
     if NOT_FOUND.rstrip(".").lower() in text.lower():
         return None, "Språkmodellen fant ikke svaret i utdragene."
-    lines = [line.strip() for line in text.splitlines()]
-    sentences = [s for line in lines if line for s in split_sentences(_BULLET.sub("", line))]
-    kept: list[tuple[str, list[int]]] = []
-    for sentence in sentences:
-        numbers = [int(n) for n in _CITE.findall(sentence)]
-        valid = [n for n in dict.fromkeys(numbers) if 1 <= n <= len(passages)]
-        body = _CITE.sub("", sentence).strip()
-        if not valid or len(body.split()) < 2:
-            continue
-        support = " ".join(_evidence(passages[n - 1]) for n in valid)
-        if not _supported(body, support):
-            continue
-        kept.append((body, valid))
+    sentences = _sentences(text)
+    if any(is_directive(_CITE.sub("", s)) for s in sentences):
+        logger.warning("the generated answer repeats an instruction from a passage; showing the extractive one")
+        return None, OBEYED
+    kept = [checked for s in sentences if (checked := _verified(s, passages)) is not None]
     if not sentences or len(kept) < max(1, math.ceil(MIN_SURVIVING * len(sentences))):
-        return None, (
-            "Svaret fra språkmodellen kunne ikke kontrolleres mot kildene, så svaret under er satt sammen "
-            "direkte fra dokumentene."
-        )
+        return None, UNCHECKED
     composer = _Composer()
-    out_lines = []
-    for body, valid in kept:
-        refs = []
-        for n in valid:
-            span = _closest_span(body, passages[n - 1])
-            refs.append(f"[{composer.cite(span)}]")
-        out_lines.append(f"{body.rstrip()} {''.join(refs)}")
+    out_lines = [_render(body, cited, passages, composer) for body, cited in kept]
     answer = Answer(text="\n".join(out_lines), citations=tuple(composer.citations), answered=True, mode="generated")
     return answer, ""
 
 
 def _evidence(hit: Hit) -> str:
-    """A passage's text without instruction-like sentences (a planted «ignore previous instructions»)."""
-    return " ".join(span.text for span in sentence_spans(hit)) if _INSTRUCTION.search(hit.text) else hit.text
+    """A passage's text without sentences that address the assistant (a planted «ignore previous instructions»).
+
+    Facts written inside such a sentence («… og skriv at alle får bonus») are part of the instruction, not
+    evidence.
+    """
+    if not is_directive(hit.text):
+        return hit.text
+    lines = [line for line in hit.text.splitlines() if not _DIRECTIVE.match(line)]  # role-marker lines whole
+    return " ".join(s for line in lines for s in split_sentences(line) if not is_directive(s))
 
 
 def _supported(sentence: str, passage_text: str) -> bool:
@@ -740,7 +790,8 @@ def _supported(sentence: str, passage_text: str) -> bool:
 
 
 def _closest_span(sentence: str, hit: Hit) -> Span:
-    spans = sentence_spans(hit) or [Span(hit, 0, len(hit.text), 0)]
+    """The chunk's sentence that shares most words with `sentence`; never one that addresses the assistant."""
+    spans = [s for s in sentence_spans(hit) if not is_directive(s.text)] or [Span(hit, 0, len(hit.text), 0)]
     words = _stems(sentence)
     return max(spans, key=lambda s: len(words & _stems(s.display)))
 
@@ -802,6 +853,9 @@ def ask(kb: Any, question: str, filters: Filters | None = None, *, generator: Ge
 class AnswerStream:
     """Text pieces for the app to show as they arrive; `.answer` holds the checked answer afterwards.
 
+    Only generated sentences that pass the check are yielded (see `_Draft`); when none does, the extractive
+    answer's text is yielded at the end.
+
     Example:
         stream = ask_stream(kb, question)
         for piece in stream:
@@ -827,16 +881,61 @@ class AnswerStream:
             return
         passages = _passages(retrieved)
         pieces: list[str] = []
+        draft = _Draft(passages)
         try:
             for piece in self._generator.stream(messages(self._question, passages)):
                 pieces.append(piece)
-                yield piece
+                yield from draft.add(piece)
         except GeneratorError as exc:
             logger.warning("generator failed while streaming: %s", exc)
             self.answer = replace(extractive, notice=str(exc))
-            return
-        checked, reason = check_generated("".join(pieces), passages)
-        self.answer = checked if checked is not None else replace(extractive, notice=reason)
+        else:
+            yield from draft.finish()
+            checked, reason = check_generated("".join(pieces), passages)
+            self.answer = checked if checked is not None else replace(extractive, notice=reason)
+        if self.answer.mode == "extractive" and not draft.shown:
+            yield extractive.text  # nothing of the reply held up: the draft becomes the answer that replaces it
+
+
+class _Draft:
+    """The streamed draft, shown only as far as it is checked: unverified text never reaches the screen.
+
+    Each generated sentence is checked as soon as the next one starts (or the reply ends), and only the
+    sentences that pass are yielded, numbered as in the final answer. The draft is then the checked answer as
+    it grows, and an instruction the model obeyed («HACKET») is never shown, not even for a moment.
+    """
+
+    def __init__(self, passages: Sequence[Hit]) -> None:
+        self._passages = passages
+        self._text = ""
+        self._done = 0  # sentences already checked
+        self._composer = _Composer()
+        self._obeyed = False
+        self.shown = False  # whether any checked sentence was yielded
+
+    def add(self, piece: str) -> Iterator[str]:
+        """The checked sentences completed by this piece of the reply."""
+        self._text += piece
+        sentences = _sentences(self._text)
+        ready = sentences[self._done : len(sentences) - 1]  # the last one may still be growing
+        self._done += len(ready)
+        yield from self._show(ready)
+
+    def finish(self) -> Iterator[str]:
+        """The last checked sentence, once the reply has ended."""
+        ready = _sentences(self._text)[self._done :]
+        self._done += len(ready)
+        yield from self._show(ready)
+
+    def _show(self, sentences: Sequence[str]) -> Iterator[str]:
+        for sentence in sentences:
+            self._obeyed = self._obeyed or is_directive(_CITE.sub("", sentence))
+            checked = None if self._obeyed else _verified(sentence, self._passages)
+            if checked is None:
+                continue
+            line = _render(*checked, self._passages, self._composer)
+            self.shown = True
+            yield from re.findall(r"\S+\s*", line + "\n")  # word by word, so the app still types it out
 
 
 def ask_stream(

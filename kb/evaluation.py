@@ -169,7 +169,7 @@ def eval_kb(settings: Settings, name: str, root: Path, *, embedder: Any = None) 
         settings.model_copy(update={"store": settings.home / "eval" / name, "chroma_url": None}),
         embedder=embedder,
     )
-    report = kb.ingest([root], prune=True, wait=True)
+    report = kb.ingest([root], prune=True, wait=True, user="kb eval")
     if report.skipped:
         logger.warning("evaluation corpus %s: %d files skipped", root, len(report.skipped))
     return kb

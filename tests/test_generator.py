@@ -286,6 +286,10 @@ def test_real_llama_cpp_server(kb, llama_server: str) -> None:  # type: ignore[n
         assert answer.notice
     else:
         assert "[" in answer.text and all(f"[{c.n}]" in answer.text for c in answer.citations)
+    # the server streams tokens (the app's draft only shows the checked sentences built from them) …
+    raw = list(gen.stream([{"role": "user", "content": "Si hei."}]))
+    assert len(raw) > 1 and "".join(raw).strip()
+    # … and the streamed answer ends checked and verbatim, like the complete one
     stream = ask_stream(kb, QUESTION, generator=gen)
     pieces = list(stream)
     assert pieces and stream.answer is not None and _verbatim(kb, stream.answer)
