@@ -159,6 +159,11 @@ class UserView:
         return self.kb.lexical()
 
     # --- reading, scoped -------------------------------------------------------------------------------
+    @property
+    def visible_to(self) -> str | None:
+        """The reader scope (None for admins): corpus statistics such as IDF are counted within it."""
+        return self.user.visible_to
+
     def scoped(self, filters: Filters | None) -> Filters:
         """`filters` narrowed to what the user may read (never widened)."""
         filters = filters or Filters()

@@ -193,7 +193,7 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
             end = block_start + cursor
             if _SIGNATURE.match(" ".join(text[begin:end].split())):
                 continue  # «HR-rådgiver for heltidskultur, Halden kommune.»: a byline, not an answer
-            if _INSTRUCTION.search(text[begin:end]):
+            if is_directive(text[begin:end]):
                 logger.info("skipping an instruction-like sentence in %s", hit.source)
                 continue
             words = len(text[begin:end].split())
@@ -297,16 +297,23 @@ _IDF: dict[str, tuple[str, dict[str, float], float]] = {}
 
 
 def idf_table(kb: Any) -> tuple[dict[str, float], float]:
-    """Inverse document frequency of every stem over the stored chunks, and the value for unseen stems."""
+    """Inverse document frequency of every stem over the chunks the reader may see, and the value for unseen stems.
+
+    NOTE: per reader (kb.access.UserView.visible_to): counted over every chunk, `novelty` would tell a user
+    whether a word occurs in another municipality's internal documents.
+    """
     lexical = kb.lexical()
-    key = str(kb.settings.store_dir) + str(kb.store.name)
+    scope = getattr(kb, "visible_to", None)
+    key = f"{kb.settings.store_dir}|{kb.store.name}|{scope}"
     cached = _IDF.get(key)
     if cached is not None and cached[0] == lexical.revision:
         return cached[1], cached[2]
+    keep = lexical.mask(Filters(visible_to=scope)) if scope is not None else None
+    texts = lexical.texts if keep is None else [t for t, ok in zip(lexical.texts, keep, strict=True) if ok]
     counts: Counter[str] = Counter()
-    for text in lexical.texts:
+    for text in texts:
         counts.update(_stems(text))
-    n = max(len(lexical.texts), 1)
+    n = max(len(texts), 1)
     table = {stem: math.log((n + 1) / (c + 0.5)) for stem, c in counts.items()}
     unseen = math.log((n + 1) / 0.5)
     _IDF[key] = (lexical.revision, table, unseen)

@@ -140,6 +140,14 @@ def test_answers_never_cite_or_quote_another_municipalitys_internal_document(net
     assert SARPSBORG_INTERN in {c.source for c in own.citations}
 
 
+def test_refusals_do_not_reveal_words_of_another_municipalitys_internal_documents(network: KnowledgeBase) -> None:
+    from kb.answer import novelty
+
+    question = f"Hva skjer med {SARPSBORG_SECRET}?"
+    assert novelty(UserView(network, OLA), question) > novelty(UserView(network, KARI), question)
+    assert novelty(UserView(network, OLA), question) == novelty(UserView(network, LISE), question)
+
+
 def test_facilitator_view_and_brief_leave_out_the_other_internal_documents(network: KnowledgeBase) -> None:
     ola = UserView(network, OLA)
     overview = themes.theme_overview(ola, "heltidskultur", [])
