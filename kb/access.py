@@ -257,7 +257,7 @@ class UserView:
         return self.kb.ingest([uploads_dir(self.settings)], user=self.user.username, **options)
 
     def ingest(self, roots: Sequence[Path], **options: Any) -> Any:
-        """Re-ingest folders: admin only (uploads go through kb.uploads, which checks per file)."""
+        """Ingest folders: admin only (uploads go through `stage_upload`, which checks each file)."""
         self.user.check_admin("lese inn mapper på nytt")
         return self.kb.ingest(roots, user=self.user.username, **options)
 
