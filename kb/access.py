@@ -469,7 +469,7 @@ class UserDirectory:
 
     def save(self) -> None:
         """Write the file atomically, readable only by its owner (it holds password hashes)."""
-        lines = ["# Erfaringsbanken: brukere. Endres med `kb brukere`; passordene er argon2id-hasher.", ""]
+        lines = ["# Erfaringsbanken: brukere. Endres med `kb users`; passordene er argon2id-hasher.", ""]
         for key in sorted(self.users):
             lines.append(f"[brukere.{_toml_string(key)}]")
             for field in ("navn", "kommune", "rolle", "epost", "passord"):
