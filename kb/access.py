@@ -306,7 +306,7 @@ class UserDirectory:
     kommune = "Sarpsborg"
     rolle = "bidragsyter"
     epost = "kari.nordmann@sarpsborg.kommune.no"   # for sign-in with Entra ID (optional)
-    passord = "$argon2id$v=19$m=65536,t=3,p=4$..."   # `kb brukere legg-til` writes it (optional with OIDC)
+    passord = "$argon2id$v=19$m=65536,t=3,p=4$..."   # `kb users add` writes it (optional with OIDC)
 
     [domener]   # OIDC: anyone signed in with an address in these domains reads as `leser` of that municipality
     "sarpsborg.kommune.no" = "Sarpsborg"
