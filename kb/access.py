@@ -421,7 +421,7 @@ class UserDirectory:
             return User(username=email, role="leser", municipality=self.domains[domain], email=email)
         return None
 
-    # --- changing the file (`kb brukere`) --------------------------------------------------------------
+    # --- changing the file (`kb users`) -------------------------------------------------------------------------------
     def add(self, username: str, *, role: str, municipality: str, name: str = "", email: str = "") -> User:
         """Add or update a user (the password is set separately).
 
