@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MODEL  := .kb/models/multilingual-e5-small/.e5build.json
 PORT   ?= 8501
+# NOTE: loopback by default: without KB_AUTH whoever reaches the app is admin. ADDRESS=0.0.0.0 with sign-in.
+ADDRESS ?= 127.0.0.1
 CHROMA_PORT ?= 8000
 GATE_PORT ?= 8100
 
@@ -37,10 +39,10 @@ ingest: setup
 	$(BIN)/kb ingest corpus/
 
 run: ingest  ## install, ingest corpus/ and start the app on http://localhost:$(PORT)
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --server.fileWatcherType none
+	$(BIN)/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) --server.headless true --server.fileWatcherType none
 
 app: setup
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --server.fileWatcherType none
+	$(BIN)/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) --server.headless true --server.fileWatcherType none
 
 chromium:  ## the browser for the end-to-end tests (Debian package)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }

@@ -209,6 +209,10 @@ def sign_out() -> None:
 def sidebar_user(user: User, settings: Settings) -> None:
     """Who is signed in, and the way out."""
     if settings.auth == "single-user":
+        st.sidebar.caption(
+            ":material/person: Enbrukermodus: den som åpner appen, er administrator. Sett KB_AUTH=local eller oidc "
+            "før andre får tilgang."
+        )
         return
     st.sidebar.caption(f":material/person: {user.label}")
     if settings.auth == "oidc":
