@@ -131,7 +131,7 @@ def server(
 
 
 @pytest.fixture
-def page(server: tuple[str, Settings]) -> Iterator:  # type: ignore[type-arg]
+def page(server: tuple[str, Settings], request: pytest.FixtureRequest) -> Iterator:  # type: ignore[type-arg]
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -151,7 +151,8 @@ def page(server: tuple[str, Settings]) -> Iterator:  # type: ignore[type-arg]
             yield page
         finally:
             with contextlib.suppress(Exception):
-                page.screenshot(path=str(ARTIFACTS / "last.png"), full_page=True)  # where a failure stopped
+                # where a failure stopped, one file per test
+                page.screenshot(path=str(ARTIFACTS / f"last-{request.node.name}.png"), full_page=True)
             context.close()
 
 
@@ -233,7 +234,13 @@ def test_search_ask_prepare_onboard_and_upload_in_a_browser(page, server) -> Non
     citation.wait_for()
     settle(page)
     citation.click()
-    page.get_by_role("button", name="Åpne kilden").first.click()
+    # NOTE: wait for the expander's button to show, then for the source view, before looking for the quote:
+    # a failure then says which of the three did not happen.
+    open_source = page.get_by_role("button", name="Åpne kilden").first
+    open_source.wait_for(state="visible")
+    open_source.click()
+    page.get_by_role("button", name="← Tilbake").wait_for()
+    settle(page)
     page.get_by_text("Sitert avsnitt").wait_for()
     settle(page)
     shot(page, "4-spor-kilde")
