@@ -84,7 +84,7 @@ class KnowledgeBase:
         self._embedder = embedder
         self._lexical: LexicalIndex | None = None
         self._superseded: dict[str, str] = {}
-        self._superseded_scoped: dict[str, dict[str, str]] = {}
+        self._superseded_scoped: dict[tuple[str, str], dict[str, str]] = {}
 
     # --- resources -------------------------------------------------------------------------------------
     @property
@@ -149,14 +149,18 @@ class KnowledgeBase:
         """
         if visible_to is None:
             return self._superseded
-        if visible_to not in self._superseded_scoped:
+        index = self._lexical or self.lexical()
+        # NOTE: keyed by revision too: the app's sessions share this object, and a result computed from an older
+        # snapshot while another thread swapped in a newer one must not be taken for the newer one's.
+        key = (index.revision, visible_to)
+        if key not in self._superseded_scoped:
             rows = [
                 row
-                for row in self._document_rows(self._lexical or self.lexical())
+                for row in self._document_rows(index)
                 if row.get("visibility", "nettverket") == "nettverket" or row.get("municipality") == visible_to
             ]
-            self._superseded_scoped[visible_to] = retrieval.superseded_sources(rows)
-        return self._superseded_scoped[visible_to]
+            self._superseded_scoped[key] = retrieval.superseded_sources(rows)
+        return self._superseded_scoped[key]
 
     @staticmethod
     def _document_rows(index: LexicalIndex) -> list[dict[str, Scalar]]:
