@@ -204,8 +204,8 @@ def resolve(document: SourceDocument, source: str, overrides: Mapping[str, objec
     """
     front = dict(document.front_matter)
     for key, value in (overrides or {}).items():
-        field = next((f for f, aliases in _KEYS.items() if key in aliases), None)
-        for alias in _KEYS.get(field, (key,)) if field else (key,):
+        aliases = next((names for names in _KEYS.values() if key in names), (key,))
+        for alias in aliases:
             front.pop(alias, None)
         front[key] = value
     props = document.properties

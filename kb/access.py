@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kb.errors import AccessDeniedError, KBError
-from kb.types import Filters, Hit
+from kb.types import Filters, Hit, readable
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +78,7 @@ class User:
 
     def can_read(self, metadata: Mapping[str, Any]) -> bool:
         """Whether a document (its chunk metadata) is visible to the user."""
-        if self.is_admin or str(metadata.get("visibility", "nettverket")) == "nettverket":
-            return True
-        return bool(self.municipality) and metadata.get("municipality") == self.municipality
+        return readable(metadata, self.visible_to)
 
     def check_write(self, municipality: str, existing: Mapping[str, Any] | None = None) -> None:
         """Allow adding or replacing a document of `municipality`, or say why not.

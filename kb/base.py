@@ -22,7 +22,7 @@ from kb.errors import EmptyIndexError, StoreLockedError
 from kb.lexical import LexicalIndex
 from kb.models import make_embedder
 from kb.store import Store
-from kb.types import Filters, Hit, Scalar
+from kb.types import Filters, Hit, Scalar, readable
 
 logger = logging.getLogger(__name__)
 
@@ -154,11 +154,7 @@ class KnowledgeBase:
         # snapshot while another thread swapped in a newer one must not be taken for the newer one's.
         key = (index.revision, visible_to)
         if key not in self._superseded_scoped:
-            rows = [
-                row
-                for row in self._document_rows(index)
-                if row.get("visibility", "nettverket") == "nettverket" or row.get("municipality") == visible_to
-            ]
+            rows = [row for row in self._document_rows(index) if readable(row, visible_to)]
             self._superseded_scoped[key] = retrieval.superseded_sources(rows)
         return self._superseded_scoped[key]
 

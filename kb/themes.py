@@ -165,7 +165,6 @@ def theme_overview(
     *,
     k: int = 40,
     top: int = 5,
-    visible_to: str | None = None,
 ) -> ThemeOverview:
     """Gather a theme from the knowledge base: documents tagged with it or mentioning it, and their texts.
 
@@ -173,15 +172,15 @@ def theme_overview(
     words in it (the dense side alone always finds *something*, so it is not evidence here).
     """
     theme = " ".join(theme.split())
-    documents: list[DocumentInfo] = kb.documents(visible_to=visible_to)
+    documents: list[DocumentInfo] = kb.documents()
     by_source = {d.source: d for d in documents}
-    hits = kb.search(theme, k=k, filters=Filters(visible_to=visible_to))
+    hits = kb.search(theme, k=k)
     top_bm25 = max((h.bm25_score or 0.0 for h in hits), default=0.0)
     # NOTE: a passing mention is not a document about the theme: keep chunks near the best BM25 match.
     evidence = [h for h in hits if h.bm25_score is not None and h.bm25_score >= EVIDENCE_SHARE * top_bm25]
     tagged = [d for d in documents if _tagged(d, theme)]
     if tagged:
-        evidence += kb.search(theme, k=k, filters=Filters(themes=(theme.lower(),), visible_to=visible_to))
+        evidence += kb.search(theme, k=k, filters=Filters(themes=(theme.lower(),)))
     evidence = sorted({h.id: h for h in evidence}.values(), key=lambda h: -h.score)
     sources = {h.source for h in evidence} | {d.source for d in tagged}
     related = [by_source[s] for s in sources if s in by_source]

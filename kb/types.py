@@ -75,6 +75,16 @@ class Hit:
         }
 
 
+def readable(metadata: Mapping[str, Any], visible_to: str | None) -> bool:
+    """Whether a document (its chunk metadata) is visible to a reader of `visible_to` (None: every document).
+
+    The rule of `Filters.visible_to` for one row; store.where_clause and LexicalIndex.mask apply it in bulk.
+    """
+    if visible_to is None or str(metadata.get("visibility", "nettverket")) == "nettverket":
+        return True
+    return metadata.get("municipality") == visible_to
+
+
 @dataclass(frozen=True, slots=True)
 class Filters:
     """Search filters; every field is optional and all given fields must hold."""

@@ -183,20 +183,25 @@ def keep_original(settings: Settings, path: Path, source: str) -> Path:
     return target
 
 
+def _unlink_under(root: Path, source: str) -> Path | None:
+    """Delete root/source if it is a file inside `root`; the path deleted, or None."""
+    target = root / source
+    if target.is_file() and target.resolve().is_relative_to(root.resolve()):
+        target.unlink()
+        return target
+    return None
+
+
 def discard_original(settings: Settings, source: str) -> None:
     """Delete the copy `keep_original` made, when its document is removed from the store."""
-    target = originals_dir(settings) / source
-    if target.is_file() and target.resolve().is_relative_to(originals_dir(settings).resolve()):
-        target.unlink()
+    _unlink_under(originals_dir(settings), source)
 
 
 def discard_upload(settings: Settings, source: str) -> None:
     """Delete an uploaded file and its sidecar, when its document is removed from the store."""
-    root = uploads_dir(settings).resolve()
-    target = uploads_dir(settings) / source
-    if target.is_file() and target.resolve().is_relative_to(root):
-        target.unlink()
-        sidecar_path(target).unlink(missing_ok=True)
+    removed = _unlink_under(uploads_dir(settings), source)
+    if removed is not None:
+        sidecar_path(removed).unlink(missing_ok=True)
 
 
 def original_roots(settings: Settings) -> list[Path]:
