@@ -217,7 +217,9 @@ class KnowledgeBase:
         elif self.settings.fusion == "rrf":
             fused = retrieval.fuse_rrf(dense, sparse, self.settings.rrf_k, self.settings.dense_weight)
         else:
-            fused = retrieval.fuse_weighted(dense, sparse, self.settings.dense_weight)
+            rarity = lexical.rarity(query, filters)
+            weight = retrieval.rarity_weight(self.settings.dense_weight, rarity, self.settings.rare_word)
+            fused = retrieval.fuse_weighted(dense, sparse, weight)
         superseded = self._superseded_for(filters.visible_to if filters is not None else None)
         ranked = retrieval.apply_versions(fused, superseded, self.settings.superseded_penalty, history)
         ranked = retrieval.diversify(ranked, per_municipality)

@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     fusion: Literal["rrf", "weighted"] = Field("weighted", description="How dense and BM25 ranks are fused.")
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the dense side in weighted fusion.")
     rrf_k: int = Field(60, ge=1, description="The k constant of reciprocal rank fusion.")
+    rare_word: float = Field(
+        0.8,
+        gt=0.0,
+        le=1.0,
+        description="BM25 gets its full weight when the question's rarest word is this rare (1 = in one chunk); "
+        "less when all its words are common.",
+    )
     dense_search: Literal["exact", "chroma"] = Field(
         "exact", description="Dense search: exact over the in-memory snapshot, or Chroma's HNSW index."
     )

@@ -13,6 +13,7 @@ milliseconds at 100k chunks (bench/query_latency.py). Chroma stays the store; it
 from __future__ import annotations
 
 import logging
+import math
 import pickle
 import re
 import tempfile
@@ -441,6 +442,36 @@ class LexicalIndex:
         if keep is not None:
             scores = np.where(keep, scores, 0.0)
         return [self._hit(i, float(scores[i]), bm25_score=float(scores[i])) for i in _top(scores, k) if scores[i] > 0]
+
+    def rarity(self, query: str, filters: Filters | None = None) -> float:
+        """How rare the query's rarest indexed word is, in [0, 1].
+
+        Its BM25 IDF over the chunks `filters` allows, relative to the IDF of a word found in a single chunk;
+        0 when no query word is indexed. Counted within the reader's scope, like everything else they see.
+        """
+        if self.retriever is None:
+            return 0.0
+        vocab = self.retriever.vocab_dict
+        tokens = {vocab[t] for t in analyse(query, Decompounder(self.vocabulary)) if t in vocab}
+        if not tokens:
+            return 0.0
+        indptr, indices = self.retriever.scores["indptr"], self.retriever.scores["indices"]
+        keep = self.mask(filters)
+        n = len(self) if keep is None else int(keep.sum())
+        if n < 2:
+            return 0.0
+
+        def idf(df: int) -> float:  # the same IDF as BM25 (Lucene's)
+            return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+        counts = [
+            int(indptr[t + 1] - indptr[t])
+            if keep is None
+            else int(np.count_nonzero(keep[indices[indptr[t] : indptr[t + 1]]]))
+            for t in tokens
+        ]
+        present = [df for df in counts if df > 0]
+        return min(1.0, idf(min(present)) / idf(1)) if present else 0.0
 
     def _hit(self, i: int, score: float, **scores: float) -> Hit:
         """The Hit for chunk `i`; `scores` names which retriever found it (dense_score or bm25_score)."""

@@ -21,6 +21,17 @@ def fuse_weighted(dense: Sequence[Hit], sparse: Sequence[Hit], dense_weight: flo
     return _fuse(dense, sparse, lambda d, s: dense_weight * d + (1 - dense_weight) * s, normalise=True)
 
 
+def rarity_weight(dense_weight: float, rarity: float, rare_word: float) -> float:
+    """The dense weight for one question: BM25 keeps its share only when the question has a rare word.
+
+    BM25 finds names, figures and acronyms; when every word of a question is common («hvordan fungerer
+    nettverket?») its list is flat and weak, yet max-normalisation would stretch it to the same 0–1 as the
+    dense list. `rarity` is the rarest word's IDF relative to a word found in one chunk; at `rare_word` or
+    above BM25 gets its full 1 - dense_weight, below it that share in proportion.
+    """
+    return 1.0 - (1.0 - dense_weight) * min(1.0, max(rarity, 0.0) / rare_word)
+
+
 def fuse_rrf(dense: Sequence[Hit], sparse: Sequence[Hit], k: int, dense_weight: float = 0.5) -> list[Hit]:
     """Weighted reciprocal rank fusion: sum of weight / (k + rank) over both lists."""
     dense_rank = {h.id: r for r, h in enumerate(dense, start=1)}

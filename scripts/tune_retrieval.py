@@ -10,6 +10,7 @@ import pickle
 import statistics
 from collections import defaultdict
 from dataclasses import replace
+from pathlib import Path
 
 from kb import evaluation as ev
 from kb import retrieval
@@ -34,7 +35,11 @@ def candidates(kb, questions, cache=None):
 def score(kb, rows, fuse):
     per_kind = defaultdict(list)
     for q, dense, sparse in rows:
-        fused = retrieval.apply_versions(fuse(dense, sparse), kb._superseded, 0.5, False)
+        try:
+            out = fuse(dense, sparse, q.question)
+        except TypeError:
+            out = fuse(dense, sparse)
+        fused = retrieval.apply_versions(out, kb._superseded, 0.5, False)
         ranked = list(dict.fromkeys(h.source for h in fused))
         per_kind[q.kind].append(ev.doc_metrics(ranked, q.relevant))
     allm = [m for ms in per_kind.values() for m in ms]
@@ -77,6 +82,34 @@ def fuse_variant(dense, sparse, w, *, sparse_minmax=False, tau=None, doc_level=F
     return sorted(fused, key=lambda h: -h.score)
 
 
+RARITY: dict[str, float] = {}
+
+
+def query_rarity(lexical, query):
+    """The rarest query word's BM25 IDF relative to a word that occurs in one chunk (1.0), in [0, 1]."""
+    import math
+
+    import numpy as np
+
+    from kb.lexical import Decompounder, analyse
+
+    vocab = lexical.retriever.vocab_dict
+    tokens = [t for t in dict.fromkeys(analyse(query, Decompounder(lexical.vocabulary))) if t in vocab]
+    n = len(lexical)
+    top = math.log(1 + (n - 0.5) / 1.5)
+    best = 0.0
+    for t in tokens:
+        df = int(np.count_nonzero(lexical.retriever.get_scores([t]) > 0))
+        best = max(best, math.log(1 + (n - df + 0.5) / (df + 0.5)) / top)
+    return best
+
+
+def fuse_rarity(dense, sparse, w, rho, query):
+    r = RARITY[query]
+    w = 1 - (1 - w) * min(1.0, r / rho)
+    return retrieval.fuse_weighted(dense, sparse, w)
+
+
 def variants():
     yield "dense", lambda d, s: retrieval.fuse_weighted(d, [], 1.0)
     yield "bm25", lambda d, s: retrieval.fuse_weighted([], s, 0.0)
@@ -90,25 +123,33 @@ def variants():
         yield f"bm25 by top tau={tau}", lambda d, s, tau=tau: fuse_variant(d, s, 0.5, tau=tau)
     for w in (0.5, 0.6):
         yield f"doc-level w={w}", lambda d, s, w=w: fuse_variant(d, s, w, doc_level=True)
+    for w in (0.4, 0.5):
+        for rho in (0.5, 0.6, 0.7, 0.8, 0.9):
+            yield f"rarity w={w} rho={rho}", lambda d, s, q, w=w, rho=rho: fuse_rarity(d, s, w, rho, q)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--norquad", type=int, default=0)
+    parser.add_argument("--set", default=str(ev.DEFAULT_SET), help="labelled set (default: the project's own)")
     args = parser.parse_args()
     settings = Settings()
     kb = ev.eval_kb(settings, "corpus", ev.DEFAULT_CORPUS)
-    sets = [("own", kb, [q for q in ev.load_questions(ev.DEFAULT_SET) if q.relevant])]
+    own = [q for q in ev.load_questions(Path(args.set)) if q.relevant]
+    sets = [(Path(args.set).stem, kb, own)]
     if args.norquad:
         root = ev.write_norquad_corpus(ev.NORQUAD_DIR, settings.home / "eval" / "norquad-files")
         nq = ev.eval_kb(settings, "norquad", root, embedder=kb.embedder)
         sets.append(("norquad", nq, ev.norquad_questions(ev.NORQUAD_DIR, args.norquad)))
     for name, base, questions in sets:
         rows = candidates(base, questions, settings.home / "eval" / f"candidates-exact-{name}-{len(questions)}.pkl")
+        lexical = base.lexical()
+        for q in questions:
+            RARITY[q.question] = query_rarity(lexical, q.question)
         print(f"\n== {name} ({len(questions)} questions)")
         for label, fuse in variants():
             r = score(base, rows, fuse)
-            kinds = " ".join(f"{k}={v}" for k, v in r["kinds"].items()) if name == "own" else ""
+            kinds = " ".join(f"{k}={v}" for k, v in r["kinds"].items()) if name != "norquad" else ""
             print(f"{label:<22} R@5 {r['recall@5']:.3f} MRR {r['mrr@10']:.3f} nDCG {r['ndcg@10']:.3f}  {kinds}")
 
 

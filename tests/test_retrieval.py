@@ -122,3 +122,35 @@ def test_bm25_filters_before_ranking() -> None:
     index = LexicalIndex.build(records, revision="r")
     hits = index.search("lærlinger", 1, Filters(municipalities=("A",)))
     assert [h.id for h in hits] == ["1"]
+
+
+def test_rarity_is_the_rarest_words_idf_within_the_readers_scope() -> None:
+    records = [
+        Record(str(i), f"Kommunen jobber med heltid i helse nummer {i}.", {"source": str(i), "municipality": "A"})
+        for i in range(8)
+    ]
+    records.append(Record("x", "Kommunen tilbyr sykkelleasing.", {"source": "x", "municipality": "B"}))
+    records += [Record(f"b{i}", "Heltid i barnehagen.", {"source": f"b{i}", "municipality": "B"}) for i in range(3)]
+    index = LexicalIndex.build(records, revision="r")
+    assert index.rarity("sykkelleasing") == pytest.approx(1.0)  # in one chunk: as rare as a word can be
+    assert index.rarity("kommunen sykkelleasing") == pytest.approx(1.0)  # the rarest word decides
+    common = index.rarity("hvordan jobber kommunen med heltid?")
+    assert 0.0 < common < 0.5
+    assert index.rarity("ord som ikke finnes") == 0.0
+    # Within municipality A «sykkelleasing» does not occur, and «heltid» is in every chunk the reader may see.
+    scoped = Filters(municipalities=("A",))
+    assert index.rarity("sykkelleasing", scoped) == 0.0
+    assert index.rarity("heltid", scoped) < index.rarity("heltid")
+
+
+def test_rarity_weight_keeps_bm25_for_rare_words_and_shrinks_it_for_common_ones() -> None:
+    assert retrieval.rarity_weight(0.5, 1.0, 0.8) == pytest.approx(0.5)
+    assert retrieval.rarity_weight(0.5, 0.8, 0.8) == pytest.approx(0.5)
+    assert retrieval.rarity_weight(0.5, 0.4, 0.8) == pytest.approx(0.75)
+    assert retrieval.rarity_weight(0.5, 0.0, 0.8) == pytest.approx(1.0)
+    # A flat, weak BM25 list no longer outvotes the dense ranking when every word of the question is common.
+    dense = [hit("a", dense=0.90), hit("b", dense=0.86), hit("c", dense=0.80)]
+    sparse = [hit("c", bm25=2.6), hit("b", bm25=2.5), hit("a", bm25=1.0)]
+    assert [h.id for h in retrieval.fuse_weighted(dense, sparse, 0.5)][0] == "b"
+    weight = retrieval.rarity_weight(0.5, 0.3, 0.8)
+    assert [h.id for h in retrieval.fuse_weighted(dense, sparse, weight)][0] == "a"
