@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from ingest.chunking import split_sentences
+from ingest.metadata import NETWORK
 from kb.generator import Generator, GeneratorError
 from kb.lexical import analyse
 from kb.types import Answer, Citation, Filters, Hit
@@ -77,6 +78,15 @@ _COMPARE = re.compile(
 _BULLET = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
 _HEADING = re.compile(r"^\s*#{1,6}\s")
 _CITE = re.compile(r"\[(\d{1,3})\]")
+_FIELD = re.compile(r"^[A-ZÆØÅ][\wæøåÆØÅ-]*(?: [\wæøåÆØÅ-]+){0,3}: +\S")  # «Sted: …», «Fasilitator og referent: …»
+_NETWORK_WORDS = re.compile(r"samling|nettverk", re.IGNORECASE)
+_TABLE_RULE = re.compile(r"^\|[\s:|-]*$")
+# NOTE: a heading never ends in a preposition, conjunction or article; a PDF line that does is a wrapped sentence.
+_CONTINUES = frozenset(
+    {"og", "i", "til", "for", "med", "om", "på", "av", "at", "som", "en", "et", "ei", "den", "det", "de", "å", "der"}
+    | {"inntil", "etter", "mot", "fra", "ved", "eller", "men", "når", "hvor", "samt", "under", "over", "mellom"}
+    | {"uten", "hos", "per", "innen", "enn", "både"}
+)
 # Sentences that address the assistant rather than the reader: never evidence, never quoted as an answer.
 _INSTRUCTION = re.compile(
     r"\b(ignorer\w*|ignore|glem)\b.{0,40}\b(instruks\w*|instructions?|regler|beskjeder)\b|"
@@ -113,8 +123,14 @@ class Span:
 
     @property
     def display(self) -> str:
-        """The sentence on one line (line breaks from PDFs collapsed); the words are untouched."""
-        return _BULLET.sub("", " ".join(self.text.split()))
+        """The sentence on one line; the words are untouched.
+
+        Line breaks from PDFs are collapsed, and a table row's cells are joined by «–».
+        """
+        text = self.text
+        if text.startswith("|"):
+            return " – ".join(cell.strip() for cell in text.strip().strip("|").split("|") if cell.strip())
+        return _BULLET.sub("", " ".join(text.split()))
 
 
 @dataclass(slots=True)
@@ -129,18 +145,38 @@ class Candidate:
 
 
 def _is_heading(line: str, next_line: str) -> bool:
-    """A short line without closing punctuation, followed by a capitalised line: a heading kept as text."""
+    """A short line without closing punctuation, followed by a capitalised line: a heading kept as text.
+
+    Not a heading: a «Sted: Rådhuset» field line, or a line that ends in a word a heading never ends in
+    («… til inntil» wrapped in a PDF before «20 studenter …»).
+    """
     stripped = line.strip()
-    if not stripped or _BULLET.match(line) or stripped[-1] in '.!?:;…,»)"':
+    if not stripped or _BULLET.match(line) or stripped[-1] in '.!?:;…,»)"' or _FIELD.match(stripped):
         return False
-    if len(stripped.split()) > 10:
+    words = stripped.split()
+    if len(words) > 10 or words[-1].lower() in _CONTINUES:
         return False
     following = next_line.strip()
     return not following or following[0].isupper() or following[0].isdigit() or bool(_BULLET.match(next_line))
 
 
+def _table_row(stripped: str) -> bool:
+    """A Markdown table's data row («| Slette … | Nettverkskoordinator | 19.09.2025 |»), not its rule."""
+    return stripped.startswith("|") and stripped.count("|") >= 3 and not _TABLE_RULE.match(stripped)
+
+
+def _field_line(stripped: str, previous: str, following: str) -> bool:
+    """A «Sted: Rådhuset» line in a run of such lines (the head of a session note), not a wrapped sentence."""
+    if not _FIELD.match(stripped):
+        return False
+    return any(not other.strip() or _FIELD.match(other.strip()) for other in (previous, following))
+
+
 def _blocks(text: str) -> list[tuple[int, int]]:
-    """Paragraphs and list items as (start, end) offsets; headings, table rows and blank lines end them."""
+    """Paragraphs, list items, table rows and field lines as (start, end) offsets.
+
+    Headings, table header rows and blank lines end a block and are not part of one.
+    """
     lines = text.splitlines(keepends=True)
     blocks: list[tuple[int, int]] = []
     start: int | None = None
@@ -149,10 +185,16 @@ def _blocks(text: str) -> list[tuple[int, int]]:
         stripped = line.strip()
         line_start, offset = offset, offset + len(line)
         following = lines[i + 1] if i + 1 < len(lines) else ""
+        previous = lines[i - 1] if i else ""
+        header = bool(_TABLE_RULE.match(following.strip())) and bool(following.strip())
+        alone = (_table_row(stripped) and not header) or _field_line(stripped, previous, following)
         skip = not stripped or bool(_HEADING.match(line)) or stripped.startswith("|") or _is_heading(line, following)
-        if (skip or _BULLET.match(line)) and start is not None:
+        if (skip or alone or _BULLET.match(line)) and start is not None:
             blocks.append((start, line_start))
             start = None
+        if alone:  # a table row or a «Tid: 14. mars 2023» line is a unit of its own
+            blocks.append((line_start, line_start + len(line.rstrip())))
+            continue
         if skip:
             continue
         if start is None:
@@ -182,6 +224,11 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
     spans: list[Span] = []
     for number, (block_start, block_end) in enumerate(_blocks(text)):
         block = text[block_start:block_end]
+        if block.startswith("|"):
+            span = Span(hit, block_start, block_end, rank, number)
+            if len(span.display.split()) >= MIN_WORDS_ITEM and not is_directive(span.display):
+                spans.append(span)
+            continue
         marker = _BULLET.match(block)
         cursor = marker.end() if marker else 0
         for sentence in split_sentences(block[cursor:]):
@@ -643,7 +690,10 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieve
     scope = list(filters.municipalities)
     if not scope and named and not comparison:
         scope = named
-        filters = replace(filters, municipalities=tuple(named))
+        # NOTE: «etter samlingen i Halden» asks about the network's session notes, where a municipality is the
+        # host or a case; otherwise the named municipality's own documents answer.
+        shared = [NETWORK] if NETWORK in known and NETWORK not in named and _NETWORK_WORDS.search(question) else []
+        filters = replace(filters, municipalities=tuple(named + shared))
     if comparison:
         hits = kb.search(question, k=COMPARE_PASSAGES, filters=filters, per_municipality=2)
     else:

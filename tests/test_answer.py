@@ -195,6 +195,62 @@ def test_sentence_spans_are_verbatim_and_skip_headings() -> None:
     assert all(text[s.start : s.end] == s.text for s in spans)
 
 
+def test_table_rows_and_field_lines_are_answer_units() -> None:
+    text = (
+        "# Samling 18. september 2025\n\n"
+        "Dato: 18. september 2025, kl. 09.00–13.30\nSted: Sarpsborg kommune, rådhuset\n\n"
+        "## Oppfølging\n\n"
+        "| Tiltak | Ansvar | Frist |\n|---|---|---|\n"
+        "| Slette personopplysninger fra felles notatfil | Nettverkskoordinator | 19.09.2025 |\n"
+        "| Prøve ut Rådes 16-dagersregel i én enhet | HR-rådgiver i Halden | 31.12.2025 |\n"
+    )
+    hit = Hit(id="x", text=text, source="s.md", score=1.0)
+    spans = sentence_spans(hit)
+    assert [s.display for s in spans] == [
+        "Dato: 18. september 2025, kl. 09.00–13.30",
+        "Sted: Sarpsborg kommune, rådhuset",
+        "Slette personopplysninger fra felles notatfil – Nettverkskoordinator – 19.09.2025",
+        "Prøve ut Rådes 16-dagersregel i én enhet – HR-rådgiver i Halden – 31.12.2025",
+    ]
+    # The quote is the row as it stands in the source (pipes and all); the header row is not an answer.
+    assert spans[2].text == "| Slette personopplysninger fra felles notatfil | Nettverkskoordinator | 19.09.2025 |"
+    assert all(text[s.start : s.end] == s.text for s in spans)
+
+
+def test_a_wrapped_pdf_line_is_not_taken_for_a_heading() -> None:
+    text = (
+        "Tiltak\nVi viderefører og styrker stipendet. Fra 2024 gis 25 000 kroner per studieår til inntil\n"
+        "20 studenter ved høgskolen, mot to års bindingstid.\n"
+    )
+    displays = [s.display for s in sentence_spans(Hit(id="x", text=text, source="s.pdf", score=1.0))]
+    assert displays == [
+        "Vi viderefører og styrker stipendet.",
+        "Fra 2024 gis 25 000 kroner per studieår til inntil 20 studenter ved høgskolen, mot to års bindingstid.",
+    ]
+
+
+def test_a_question_about_a_samling_in_a_named_municipality_reads_the_network_notes(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    write(
+        corpus,
+        "Læringsnettverket/samlinger/2024-06-13-samling-laerlinger.md",
+        """
+        ---
+        type: samlingsnotat
+        dato: 2024-06-13
+        ---
+        # Samling om lærlinger i Halden
+
+        Halden var vertskap. Vi ble enige om et felles instruktørkurs for Råde og Halden høsten 2024.
+        """,
+    )
+    kb = make_kb()
+    kb.ingest([corpus])
+    about_session = retrieve(kb, "Hva ble avtalt om instruktørkurs på lærlingsamlingen i Halden?")
+    assert "Læringsnettverket/samlinger/2024-06-13-samling-laerlinger.md" in {h.source for h in about_session.hits}
+    about_halden = retrieve(kb, "Hva har Halden gjort med heltid?")
+    assert {h.municipality for h in about_halden.hits} == {"Halden"}
+
+
 def test_check_generated_drops_bad_citations_and_unsupported_sentences() -> None:
     passages = [
         Hit(

@@ -151,6 +151,6 @@ def test_rarity_weight_keeps_bm25_for_rare_words_and_shrinks_it_for_common_ones(
     # A flat, weak BM25 list no longer outvotes the dense ranking when every word of the question is common.
     dense = [hit("a", dense=0.90), hit("b", dense=0.86), hit("c", dense=0.80)]
     sparse = [hit("c", bm25=2.6), hit("b", bm25=2.5), hit("a", bm25=1.0)]
-    assert [h.id for h in retrieval.fuse_weighted(dense, sparse, 0.5)][0] == "b"
+    assert next(h.id for h in retrieval.fuse_weighted(dense, sparse, 0.5)) == "b"
     weight = retrieval.rarity_weight(0.5, 0.3, 0.8)
-    assert [h.id for h in retrieval.fuse_weighted(dense, sparse, weight)][0] == "a"
+    assert next(h.id for h in retrieval.fuse_weighted(dense, sparse, weight)) == "a"
