@@ -148,6 +148,11 @@ class UserView:
         """The embedding model."""
         return self.kb.embedder
 
+    @property
+    def sentence_vectors(self) -> Any:
+        """The sentence-vector cache: keyed by the sentence, so a reader only finds sentences they can read."""
+        return self.kb.sentence_vectors
+
     def embed_query(self, query: str) -> list[float]:
         """The query vector."""
         return self.kb.embed_query(query)  # type: ignore[no-any-return]

@@ -17,12 +17,14 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from ingest.chunking import split_sentences
 from ingest.metadata import NETWORK
 from kb.generator import Generator, GeneratorError
 from kb.lexical import analyse
+from kb.sentence_cache import SentenceVectors
 from kb.types import Answer, Citation, Filters, Hit
 
 logger = logging.getLogger(__name__)
@@ -59,7 +61,7 @@ SECTION_SENTENCES = 3  # sentences per municipality in a comparison
 MAX_SECTIONS = 7
 PASSAGES = 10  # chunks searched for a single-topic answer; the best documents are then read whole
 COMPARE_PASSAGES = 16
-EMBED_LIMIT = 48  # sentences embedded per question: ~0.5 s on 2 cores
+EMBED_LIMIT = 48  # sentences embedded per question when ingest has not: ~0.5 s on 2 cores
 NUMBER_BONUS = 0.01  # results are mostly figures: a small nudge for sentences that hold a number
 DOC_PRIOR = 0.03  # weight of the sentence's document score (relative to the best document) when choosing
 PASSAGE_PRIOR = 0.06  # weight of the sentence's chunk search score (relative to the best chunk) when choosing
@@ -68,6 +70,7 @@ CHUNK_PRIOR = 0.5  # weight of the chunk's fused search score when choosing sent
 CONCRETE_PRIOR = 0.3  # weight of concrete content when choosing sentences to embed
 MIN_WORDS = 4  # shorter sentences are fragments, not answers
 MIN_WORDS_ITEM = 2  # list items may be short and still carry a fact («1-2-4-alle»)
+LIST_BONUS = 0.02  # reports put their measures and results in lists: a nudge for list items and table rows
 SECOND_DOCUMENT = 0.8  # a third document is read only when its best chunk scores this share of the best
 
 _COMPARE = re.compile(
@@ -110,6 +113,7 @@ class Span:
     end: int
     rank: int  # the rank of the chunk's document in the search (0 = best)
     block: int = 0  # the paragraph or list item inside the chunk: neighbours in a block continue each other
+    item: bool = False  # in a list item or table row: where reports put their measures and results
 
     @property
     def order(self) -> tuple[int, int, int]:
@@ -225,7 +229,7 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
     for number, (block_start, block_end) in enumerate(_blocks(text)):
         block = text[block_start:block_end]
         if block.startswith("|"):
-            span = Span(hit, block_start, block_end, rank, number)
+            span = Span(hit, block_start, block_end, rank, number, True)
             if len(span.display.split()) >= MIN_WORDS_ITEM and not is_directive(span.display):
                 spans.append(span)
             continue
@@ -248,7 +252,7 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
                 continue
             if text[begin:end].rstrip().endswith(":"):
                 end = _list_end(text, end)
-            spans.append(Span(hit, begin, end, rank, number))
+            spans.append(Span(hit, begin, end, rank, number, bool(marker)))
     return spans
 
 
@@ -316,21 +320,18 @@ def _stems(text: str) -> frozenset[str]:
     return frozenset(t for t in analyse(text, None) if len(t) > 1)
 
 
-_VECTORS: dict[tuple[str, str], list[float]] = {}
-_VECTOR_CACHE_SIZE = 50_000
+_MEMORY_ONLY: dict[str, SentenceVectors] = {}
 
 
-def _embed_sentences(kb: Any, texts: Sequence[str]) -> list[list[float]]:
-    """Passage vectors for sentences, cached per model (the same sentences come back across questions)."""
+def sentence_cache(kb: Any) -> SentenceVectors:
+    """The knowledge base's sentence-vector cache (kb.sentence_cache), or one in memory for this model."""
+    cache = getattr(kb, "sentence_vectors", None)
+    if isinstance(cache, SentenceVectors):
+        return cache
     model = str(kb.settings.embed_model)
-    missing = [t for t in dict.fromkeys(texts) if (model, t) not in _VECTORS]
-    if missing:
-        if len(_VECTORS) > _VECTOR_CACHE_SIZE:
-            _VECTORS.clear()
-        vectors = kb.embedder.get_text_embedding_batch(list(missing))
-        for text, vector in zip(missing, vectors, strict=True):
-            _VECTORS[(model, text)] = list(vector)
-    return [_VECTORS[(model, t)] for t in texts]
+    if model not in _MEMORY_ONLY:
+        _MEMORY_ONLY[model] = SentenceVectors(Path(), model, persist=False)
+    return _MEMORY_ONLY[model]
 
 
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
@@ -424,6 +425,8 @@ def score_sentences(
         for s, o, c in zip(spans, overlaps, concrete, strict=True)
     ]
     order = sorted(range(len(spans)), key=lambda i: -prior[i])
+    cache = sentence_cache(kb)
+    known = cache.known(s.display for s in spans)
     chosen: list[int] = []
     if per_municipality:
         taken: Counter[str] = Counter()
@@ -433,12 +436,17 @@ def score_sentences(
                 chosen.append(i)
     picked = set(chosen)
     chosen += [i for i in order if i not in picked]
-    chosen = chosen[: EMBED_LIMIT * 3 // 2 if per_municipality else EMBED_LIMIT]
+    # Sentences embedded at ingest are all scored; the others only up to the budget, the most promising first.
+    budget = EMBED_LIMIT * 3 // 2 if per_municipality else EMBED_LIMIT
+    missing = [i for i in chosen if spans[i].display not in known][:budget]
+    if missing:
+        known.update(cache.compute([spans[i].display for i in missing], kb.embedder.get_text_embedding_batch))
+    chosen = [i for i in chosen if spans[i].display in known]
     top = max((h.score for h in hits), default=1.0) or 1.0
     q_vector = kb.embed_query(question)
-    vectors = _embed_sentences(kb, [spans[i].display for i in chosen])
     out = []
-    for i, vector in zip(chosen, vectors, strict=True):
+    for i in chosen:
+        vector = known[spans[i].display]
         cosine = _cosine(q_vector, vector)
         bonus = NUMBER_BONUS if _NUMBER.search(spans[i].display) else 0.0
         relevance = cosine + KEYWORD_WEIGHT * overlaps[i] + bonus
@@ -447,6 +455,7 @@ def score_sentences(
             + DOC_PRIOR * weights.get(spans[i].hit.source, 1.0)
             + PASSAGE_PRIOR * spans[i].hit.score / top
             + CONCRETE_BONUS * concrete[i]
+            + LIST_BONUS * spans[i].item
         )
         out.append(Candidate(spans[i], cosine, overlaps[i], relevance, score))
     out.sort(key=lambda c: (-c.relevance, c.span.order))

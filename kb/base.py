@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from kb.config import Settings
 from kb.errors import EmptyIndexError, StoreLockedError
 from kb.lexical import LexicalIndex
 from kb.models import make_embedder
+from kb.sentence_cache import SentenceVectors
 from kb.store import Store
 from kb.types import Filters, Hit, Scalar, readable
 
@@ -43,6 +45,7 @@ class IngestReport:
     masked: Counter[str] = field(default_factory=Counter)
     chunks_written: int = 0
     chunks_embedded: int = 0
+    sentences_embedded: int = 0  # answer sentences put into the sentence cache (kb.sentence_cache)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,6 +59,7 @@ class IngestReport:
             "skipped": [{"source": s, "reason": r} for s, r in self.skipped],
             "masked": dict(self.masked),
             "chunks_written": self.chunks_written,
+            "sentences_embedded": self.sentences_embedded,
             "seconds": round(self.seconds, 2),
         }
 
@@ -93,6 +97,11 @@ class KnowledgeBase:
         if self._embedder is None:
             self._embedder = make_embedder(self.settings)
         return self._embedder
+
+    @cached_property
+    def sentence_vectors(self) -> SentenceVectors:
+        """Passage vectors of answer sentences (kb.sentence_cache), shared by every store under HOME."""
+        return SentenceVectors(self.settings.home / "cache" / "sentences.sqlite", str(self.settings.embed_model))
 
     @property
     def lexical_path(self) -> Path:

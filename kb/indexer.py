@@ -59,7 +59,9 @@ def ingest(
             texts.extend(missing)
         with encode_threads():
             vectors = kb.embedder.get_text_embedding_batch(texts) if texts else []
+            sentences = _warm_sentences(kb, [p for p, _, _ in pending])
         report.chunks_embedded += len(texts)
+        report.sentences_embedded += sentences
         for prepared, is_update, path, reuse, start, count in plans:
             fresh = iter(vectors[start : start + count])
             embeddings = [reuse[c.text] if c.text in reuse else next(fresh) for c in prepared.chunks]
@@ -127,4 +129,48 @@ def ingest(
             kb.store.bump_revision()
             kb.rebuild_lexical()
         report.seconds = time.perf_counter() - started
+    # A store ingested before the sentence cache existed (or with its cache file lost) is filled in here.
+    with encode_threads():
+        report.sentences_embedded += _warm_stored(kb)
+    report.seconds = time.perf_counter() - started
     return report
+
+
+def _warm_stored(kb: KnowledgeBase) -> int:
+    """Embed the answer sentences of stored chunks that the sentence cache does not hold yet."""
+    from kb.answer import sentence_cache, sentence_spans
+    from kb.types import Hit
+
+    lexical = kb.lexical()
+    texts: dict[str, None] = {}
+    for chunk_id, text, meta in zip(lexical.ids, lexical.texts, lexical.metadatas, strict=True):
+        hit = Hit(id=chunk_id, text=text, source=str(meta.get("source", "")), score=0.0, metadata=meta)
+        texts.update((span.display, None) for span in sentence_spans(hit))
+    cache = sentence_cache(kb)
+    known = cache.known(texts)
+    missing = [t for t in texts if t not in known]
+    if missing:
+        logger.info("embedding %d answer sentences the cache did not hold", len(missing))
+        cache.compute(missing, kb.embedder.get_text_embedding_batch)
+    return len(missing)
+
+
+def _warm_sentences(kb: KnowledgeBase, files: Sequence[PreparedFile]) -> int:
+    """Embed the answer sentences of these files into the sentence cache; returns how many were new.
+
+    NOTE: before the files are written: a run stopped in between leaves cached vectors and no chunks, which
+    is harmless (the cache is keyed by the text); the other way round, answers would embed at question time.
+    """
+    from kb.answer import sentence_cache, sentence_spans
+    from kb.types import Hit
+
+    texts: dict[str, None] = {}
+    for prepared in files:
+        for chunk in prepared.chunks:
+            hit = Hit(id="", text=chunk.text, source=prepared.source, score=0.0, metadata=chunk.metadata)
+            texts.update((span.display, None) for span in sentence_spans(hit))
+    cache = sentence_cache(kb)
+    missing = [t for t in texts if t not in cache.known(texts)]
+    if missing:
+        cache.compute(missing, kb.embedder.get_text_embedding_batch)
+    return len(missing)

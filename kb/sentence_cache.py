@@ -1,0 +1,117 @@
+"""Passage vectors of answer sentences, kept on disk by model and text, so an answer seldom waits for them.
+
+An extractive answer scores every sentence of the documents it reads against the question. Embedding those
+sentences at question time costs about a second per 50 on two cores, so ingest embeds them once and keeps
+them here (HOME/cache/sentences.sqlite). The cache is content-addressed: a vector depends only on the model
+and the sentence, so an entry is never stale, and a lost or unwritable cache only makes answers slower.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+MEMORY_LIMIT = 100_000  # vectors held in memory per process (~150 MB at 384 dimensions)
+
+Embed = Callable[[list[str]], Sequence[Sequence[float]]]
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+class SentenceVectors:
+    """Sentence vectors for one model: in memory, backed by an SQLite file shared by every process."""
+
+    def __init__(self, path: Path, model: str, *, persist: bool = True) -> None:
+        self.path = path
+        self.model = model
+        self._memory: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+        self._broken = not persist  # in memory only
+
+    def known(self, texts: Iterable[str]) -> dict[str, list[float]]:
+        """The vectors already computed (in this process or any other) for these texts."""
+        wanted = list(dict.fromkeys(texts))
+        with self._lock:
+            found = {t: self._memory[t] for t in wanted if t in self._memory}
+        missing = [t for t in wanted if t not in found]
+        if missing:
+            loaded = self._read(missing)
+            if loaded:
+                self._remember(loaded)
+                found.update(loaded)
+        return found
+
+    def compute(self, texts: Iterable[str], embed: Embed) -> dict[str, list[float]]:
+        """Vectors for all `texts`: known ones looked up, the rest embedded with `embed` and stored."""
+        wanted = list(dict.fromkeys(texts))
+        found = self.known(wanted)
+        fresh = [t for t in wanted if t not in found]
+        if fresh:
+            vectors = embed(fresh)
+            rows = {t: [float(x) for x in v] for t, v in zip(fresh, vectors, strict=True)}
+            self._remember(rows)
+            self._write(rows)
+            found.update(rows)
+        return found
+
+    # --- storage ---------------------------------------------------------------------------------------
+    def _remember(self, rows: dict[str, list[float]]) -> None:
+        with self._lock:
+            if len(self._memory) + len(rows) > MEMORY_LIMIT:
+                self._memory.clear()
+            self._memory.update(rows)
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, vector BLOB, PRIMARY KEY (model, key))")
+        return db
+
+    def _read(self, texts: list[str]) -> dict[str, list[float]]:
+        if self._broken or not self.path.exists():
+            return {}
+        keys = {_key(t): t for t in texts}
+        found: dict[str, list[float]] = {}
+        try:
+            with self._connect() as db:
+                items = list(keys)
+                for start in range(0, len(items), 500):  # SQLite's limit on bound parameters
+                    batch = items[start : start + 500]
+                    marks = ",".join("?" * len(batch))
+                    rows = db.execute(
+                        f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({marks})",
+                        [self.model, *batch],
+                    )
+                    for key, blob in rows:
+                        found[keys[key]] = np.frombuffer(blob, dtype=np.float32).tolist()
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+        return found
+
+    def _write(self, rows: dict[str, list[float]]) -> None:
+        if self._broken or not rows:
+            return
+        try:
+            with self._connect() as db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO vectors (model, key, vector) VALUES (?, ?, ?)",
+                    [(self.model, _key(t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in rows.items()],
+                )
+        except (sqlite3.Error, OSError) as exc:
+            self._give_up(exc)
+
+    def _give_up(self, exc: Exception) -> None:
+        # NOTE: a cache: answers still work (slower) without it, so a broken file is reported, not raised.
+        logger.warning("setningsvektor-cachen %s kan ikke brukes (%s); svar embedder setningene selv", self.path, exc)
+        self._broken = True
