@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.loaders import LoadError
 from ingest.pipeline import PreparedFile, prepare, scan_all, version_hash
 from kb.models import encode_threads
+from kb.types import Scalar
 from kb.uploads import discard_original, keep_original, uploads_dir
 
 if TYPE_CHECKING:
@@ -138,21 +139,9 @@ def ingest(
 
 def _warm_stored(kb: KnowledgeBase) -> int:
     """Embed the answer sentences of stored chunks that the sentence cache does not hold yet."""
-    from kb.answer import sentence_cache, sentence_spans
-    from kb.types import Hit
-
     lexical = kb.lexical()
-    texts: dict[str, None] = {}
-    for chunk_id, text, meta in zip(lexical.ids, lexical.texts, lexical.metadatas, strict=True):
-        hit = Hit(id=chunk_id, text=text, source=str(meta.get("source", "")), score=0.0, metadata=meta)
-        texts.update((span.display, None) for span in sentence_spans(hit))
-    cache = sentence_cache(kb)
-    known = cache.known(texts)
-    missing = [t for t in texts if t not in known]
-    if missing:
-        logger.info("embedding %d answer sentences the cache did not hold", len(missing))
-        cache.compute(missing, kb.embedder.get_text_embedding_batch)
-    return len(missing)
+    rows = zip(lexical.ids, lexical.texts, lexical.metadatas, strict=True)
+    return _warm(kb, ((i, t, str(m.get("source", "")), m) for i, t, m in rows))
 
 
 def _warm_sentences(kb: KnowledgeBase, files: Sequence[PreparedFile]) -> int:
@@ -161,16 +150,22 @@ def _warm_sentences(kb: KnowledgeBase, files: Sequence[PreparedFile]) -> int:
     NOTE: before the files are written: a run stopped in between leaves cached vectors and no chunks, which
     is harmless (the cache is keyed by the text); the other way round, answers would embed at question time.
     """
+    return _warm(kb, ((c.id, c.text, p.source, c.metadata) for p in files for c in p.chunks))
+
+
+def _warm(kb: KnowledgeBase, chunks: Iterable[tuple[str, str, str, Mapping[str, Scalar]]]) -> int:
+    """Embed the sentences (kb.answer.sentence_spans) of (id, text, source, metadata) chunks the cache lacks."""
     from kb.answer import sentence_cache, sentence_spans
     from kb.types import Hit
 
     texts: dict[str, None] = {}
-    for prepared in files:
-        for chunk in prepared.chunks:
-            hit = Hit(id="", text=chunk.text, source=prepared.source, score=0.0, metadata=chunk.metadata)
-            texts.update((span.display, None) for span in sentence_spans(hit))
+    for chunk_id, text, source, meta in chunks:
+        hit = Hit(id=chunk_id, text=text, source=source, score=0.0, metadata=dict(meta))
+        texts.update((span.display, None) for span in sentence_spans(hit))
     cache = sentence_cache(kb)
-    missing = [t for t in texts if t not in cache.known(texts)]
+    known = cache.known(texts)
+    missing = [t for t in texts if t not in known]
     if missing:
+        logger.info("embedding %d answer sentences for the sentence cache", len(missing))
         cache.compute(missing, kb.embedder.get_text_embedding_batch)
     return len(missing)
