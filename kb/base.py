@@ -101,7 +101,9 @@ class KnowledgeBase:
     @cached_property
     def sentence_vectors(self) -> SentenceVectors:
         """Passage vectors of answer sentences (kb.sentence_cache), shared by every store under HOME."""
-        return SentenceVectors(self.settings.home / "cache" / "sentences.sqlite", str(self.settings.embed_model))
+        # NOTE: the passage prefix is part of what is embedded, so it is part of the key.
+        model = f"{self.settings.embed_model}|{self.settings.effective_passage_prefix}"
+        return SentenceVectors(self.settings.home / "cache" / "sentences.sqlite", model)
 
     @property
     def lexical_path(self) -> Path:

@@ -8,6 +8,7 @@ and the sentence, so an entry is never stale, and a lost or unwritable cache onl
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import sqlite3
@@ -84,7 +85,7 @@ class SentenceVectors:
         keys = {_key(t): t for t in texts}
         found: dict[str, list[float]] = {}
         try:
-            with self._connect() as db:
+            with contextlib.closing(self._connect()) as db, db:
                 items = list(keys)
                 for start in range(0, len(items), 500):  # SQLite's limit on bound parameters
                     batch = items[start : start + 500]
@@ -103,7 +104,7 @@ class SentenceVectors:
         if self._broken or not rows:
             return
         try:
-            with self._connect() as db:
+            with contextlib.closing(self._connect()) as db, db:
                 db.executemany(
                     "INSERT OR REPLACE INTO vectors (model, key, vector) VALUES (?, ?, ?)",
                     [(self.model, _key(t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in rows.items()],
