@@ -130,10 +130,13 @@ def ingest(
             kb.store.bump_revision()
             kb.rebuild_lexical()
         report.seconds = time.perf_counter() - started
-    # A store ingested before the sentence cache existed (or with its cache file lost) is filled in here.
-    with encode_threads():
-        report.sentences_embedded += _warm_stored(kb)
-    report.seconds = time.perf_counter() - started
+    if not changed:
+        # A store ingested before the sentence cache existed (or whose cache file was lost) is filled in by a run
+        # that found nothing to write. NOTE: not on every run: this splits every stored chunk into sentences, and
+        # a run that writes (an upload in the app) has already cached the sentences of what it wrote.
+        with encode_threads():
+            report.sentences_embedded += _warm_stored(kb)
+        report.seconds = time.perf_counter() - started
     return report
 
 
