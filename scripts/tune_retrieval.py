@@ -85,29 +85,9 @@ def fuse_variant(dense, sparse, w, *, sparse_minmax=False, tau=None, doc_level=F
 RARITY: dict[str, float] = {}
 
 
-def query_rarity(lexical, query):
-    """The rarest query word's BM25 IDF relative to a word that occurs in one chunk (1.0), in [0, 1]."""
-    import math
-
-    import numpy as np
-
-    from kb.lexical import Decompounder, analyse
-
-    vocab = lexical.retriever.vocab_dict
-    tokens = [t for t in dict.fromkeys(analyse(query, Decompounder(lexical.vocabulary))) if t in vocab]
-    n = len(lexical)
-    top = math.log(1 + (n - 0.5) / 1.5)
-    best = 0.0
-    for t in tokens:
-        df = int(np.count_nonzero(lexical.retriever.get_scores([t]) > 0))
-        best = max(best, math.log(1 + (n - df + 0.5) / (df + 0.5)) / top)
-    return best
-
-
 def fuse_rarity(dense, sparse, w, rho, query):
-    r = RARITY[query]
-    w = 1 - (1 - w) * min(1.0, r / rho)
-    return retrieval.fuse_weighted(dense, sparse, w)
+    """The product's fusion (kb.base.KnowledgeBase.search) with `rho` in place of Settings.rare_word."""
+    return retrieval.fuse_weighted(dense, sparse, retrieval.rarity_weight(w, RARITY[query], rho))
 
 
 def variants():
@@ -145,7 +125,7 @@ def main() -> None:
         rows = candidates(base, questions, settings.home / "eval" / f"candidates-exact-{name}-{len(questions)}.pkl")
         lexical = base.lexical()
         for q in questions:
-            RARITY[q.question] = query_rarity(lexical, q.question)
+            RARITY[q.question] = lexical.rarity(q.question)
         print(f"\n== {name} ({len(questions)} questions)")
         for label, fuse in variants():
             r = score(base, rows, fuse)
