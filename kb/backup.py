@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,10 @@ import numpy as np
 
 from kb.config import SCHEMA_VERSION, Settings
 from kb.errors import KBError
+from kb.indexer import cache_sentences
+from kb.models import encode_threads
 from kb.store import PAGE, Record, StoredFile
+from kb.types import Scalar
 
 if TYPE_CHECKING:
     from kb.base import KnowledgeBase
@@ -53,6 +56,7 @@ class ImportReport:
     documents: int = 0
     replaced: list[str] = field(default_factory=list)  # sources whose other stored versions were deleted
     mismatches: list[str] = field(default_factory=list)  # header fields that differ (imported with force)
+    sentences_embedded: int = 0  # answer sentences added to the sentence cache (kb.sentence_cache)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,6 +66,7 @@ class ImportReport:
             "documents": self.documents,
             "replaced": len(self.replaced),
             "mismatches": self.mismatches,
+            "sentences_embedded": self.sentences_embedded,
             "seconds": round(self.seconds, 2),
         }
 
@@ -193,7 +198,8 @@ def import_backup(
 
     Chunks are upserted by id. For every document in the backup, other versions already in the store are
     deleted afterwards, so each source ends with exactly the backup's version. Documents only in the store
-    are kept.
+    are kept. The answer sentences of the imported chunks are then embedded into the sentence cache (a backup
+    holds chunk vectors only), outside the write lock: answers score them as they would after `kb ingest`.
 
     Raises:
         KBError: the file is not a backup, or it was made with another model or chunking and `force` is
@@ -213,6 +219,7 @@ def import_backup(
     if report.mismatches:
         logger.warning("importing a backup made with other settings: %s", "; ".join(report.mismatches))
     versions: dict[str, set[str]] = {}
+    imported: list[tuple[str, str, str, Mapping[str, Scalar]]] = []
     with kb.write_lock(wait=wait):
         stored = kb.store.files()
         batch: list[tuple[Record, list[float]]] = []
@@ -221,6 +228,7 @@ def import_backup(
                 source = str(record.metadata.get("source", ""))
                 versions.setdefault(source, set()).add(str(record.metadata.get("content_hash", "")))
                 batch.append((record, vector))
+                imported.append((record.id, record.text, source, record.metadata))
                 if len(batch) >= PAGE:
                     kb.store.add_records(batch)
                     report.chunks += len(batch)
@@ -246,6 +254,8 @@ def import_backup(
                 kb.rebuild_lexical()
         kb.audit("import", str(path), user, chunks=report.chunks, collection=header.get("collection"))
     report.documents = len(versions)
+    with encode_threads():
+        report.sentences_embedded = cache_sentences(kb, imported)
     report.seconds = time.perf_counter() - started
     if header.get("chunks") is not None and header["chunks"] != report.chunks:
         logger.warning("backup header says %s chunks, %d were read", header["chunks"], report.chunks)
@@ -317,6 +327,9 @@ def import_cmd(ctx: click.Context, file: Path, force: bool, wait: bool, json_: b
     if json_:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(f"Importerte {report.chunks} biter fra {report.documents} dokumenter på {report.seconds:.1f} s.")
+        click.echo(
+            f"Importerte {report.chunks} biter fra {report.documents} dokumenter på {report.seconds:.1f} s "
+            f"({report.sentences_embedded} nye setninger til svarene)."
+        )
         for line in report.mismatches:
             click.echo(f"  Advarsel: annen innstilling – {line}", err=True)

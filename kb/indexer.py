@@ -144,7 +144,7 @@ def _warm_stored(kb: KnowledgeBase) -> int:
     """Embed the answer sentences of stored chunks that the sentence cache does not hold yet."""
     lexical = kb.lexical()
     rows = zip(lexical.ids, lexical.texts, lexical.metadatas, strict=True)
-    return _warm(kb, ((i, t, str(m.get("source", "")), m) for i, t, m in rows))
+    return cache_sentences(kb, ((i, t, str(m.get("source", "")), m) for i, t, m in rows))
 
 
 def _warm_sentences(kb: KnowledgeBase, files: Sequence[PreparedFile]) -> int:
@@ -153,10 +153,10 @@ def _warm_sentences(kb: KnowledgeBase, files: Sequence[PreparedFile]) -> int:
     NOTE: before the files are written: a run stopped in between leaves cached vectors and no chunks, which
     is harmless (the cache is keyed by the text); the other way round, answers would embed at question time.
     """
-    return _warm(kb, ((c.id, c.text, p.source, c.metadata) for p in files for c in p.chunks))
+    return cache_sentences(kb, ((c.id, c.text, p.source, c.metadata) for p in files for c in p.chunks))
 
 
-def _warm(kb: KnowledgeBase, chunks: Iterable[tuple[str, str, str, Mapping[str, Scalar]]]) -> int:
+def cache_sentences(kb: KnowledgeBase, chunks: Iterable[tuple[str, str, str, Mapping[str, Scalar]]]) -> int:
     """Embed the sentences (kb.answer.sentence_spans) of (id, text, source, metadata) chunks the cache lacks."""
     from kb.answer import sentence_cache, sentence_spans
     from kb.types import Hit

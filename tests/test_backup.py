@@ -70,8 +70,11 @@ def test_roundtrip_into_empty_embedded_store(source_kb: KnowledgeBase, settings:
     report = import_backup(target, path)
     assert report.chunks == source_kb.store.count() and report.documents == 5 and not report.mismatches
     assert_identical(source_kb, target)
+    # the answer sentences are cached in the new home too, so answers there score every sentence at once
+    assert report.sentences_embedded > 0
     assert target.store.revision()  # other processes learn of the import
     assert [e["action"] for e in map(json.loads, target.settings.audit_file.read_text().splitlines())] == ["import"]
+    assert import_backup(target, path).sentences_embedded == 0  # already cached
 
 
 @pytest.mark.integration
