@@ -89,7 +89,9 @@ _CONTINUES = frozenset(
     {"og", "i", "til", "for", "med", "om", "på", "av", "at", "som", "en", "et", "ei", "den", "det", "de", "å", "der"}
     | {"inntil", "etter", "mot", "fra", "ved", "eller", "men", "når", "hvor", "samt", "under", "over", "mellom"}
     | {"uten", "hos", "per", "innen", "enn", "både"}
+    | {"er", "var", "blir", "ble", "har", "hadde", "skal", "kan", "vil", "må", "bør", "får", "fikk"}
 )
+_SENTENCE_END = re.compile(r"(?<!\d)[.!?]\s+[A-ZÆØÅ]")  # not «Samling 25. januar 2024: Heltidskultur»
 # Sentences that address the assistant rather than the reader: never evidence, never quoted as an answer.
 _INSTRUCTION = re.compile(
     r"\b(ignorer\w*|ignore|glem)\b.{0,40}\b(instruks\w*|instructions?|regler|beskjeder)\b|"
@@ -151,12 +153,15 @@ class Candidate:
 def _is_heading(line: str, next_line: str) -> bool:
     """A short line without closing punctuation, followed by a capitalised line: a heading kept as text.
 
-    Not a heading: a «Sted: Rådhuset» field line, or a line that ends in a word a heading never ends in
-    («… til inntil» wrapped in a PDF before «20 studenter …»).
+    Not a heading: a «Sted: Rådhuset» field line, a line that ends in a word a heading never ends in
+    («… til inntil» wrapped in a PDF before «20 studenter …», «Tiltakene er» before a list), or one that holds
+    the end of a sentence (the wrapped tail «konkurransedyktig … på svensk side. Tiltakene er»).
     """
     stripped = line.strip()
     if not stripped or _BULLET.match(line) or stripped[-1] in '.!?:;…,»)"' or _FIELD.match(stripped):
         return False
+    if _SENTENCE_END.search(stripped):
+        return False  # «konkurransedyktig … på svensk side. Tiltakene er»: the end of a wrapped sentence
     words = stripped.split()
     if len(words) > 10 or words[-1].lower() in _CONTINUES:
         return False

@@ -229,6 +229,28 @@ def test_a_wrapped_pdf_line_is_not_taken_for_a_heading() -> None:
     ]
 
 
+def test_the_wrapped_tail_of_a_sentence_before_a_list_is_not_a_heading() -> None:
+    # From a PDF: the line after the break is short, unpunctuated and followed by a list, like a heading, but it
+    # holds the end of one sentence and the start of the next («Tiltakene er»). Headings still start a block.
+    text = (
+        "Rekruttering av sykepleiere\n"
+        "Grensepakken er kommunens rekrutteringspakke for sykepleiere og skal gjøre kommunen\n"
+        "konkurransedyktig med arbeidsgivere på svensk side. Tiltakene er\n"
+        "• rekrutteringstillegg for sykepleiere som tar fast stilling,\n"
+        "• mentorordning for nyutdannede sykepleiere det første året.\n"
+        "Samling 25. januar 2024: Heltidskultur\n"
+        "Deltakerne delte erfaringer fra tre kommuner.\n"
+    )
+    displays = [s.display for s in sentence_spans(Hit(id="x", text=text, source="s.pdf", score=1.0))]
+    assert displays == [
+        "Grensepakken er kommunens rekrutteringspakke for sykepleiere og skal gjøre kommunen "
+        "konkurransedyktig med arbeidsgivere på svensk side.",
+        "rekrutteringstillegg for sykepleiere som tar fast stilling,",
+        "mentorordning for nyutdannede sykepleiere det første året.",
+        "Deltakerne delte erfaringer fra tre kommuner.",
+    ]
+
+
 def test_a_question_about_a_samling_in_a_named_municipality_reads_the_network_notes(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
     write(
         corpus,
