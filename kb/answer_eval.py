@@ -38,16 +38,16 @@ def evaluate_answers(kb: Any, questions: Sequence[Mapping[str, Any]], *, generat
     """Answer every question and measure facts, refusals, verbatim citations and time.
 
     Returns shares in [0, 1]: `facts` (answerable questions whose answer holds all their key facts,
-    case-insensitive), `refused` (unanswerable questions refused), `answered` (answerable questions
-    answered), `verbatim` (citations whose text is in the cited source's stored chunks), and
-    `median_seconds` per answer. The first answer is a warm-up (model load) and is not timed. `failures`
-    lists the question ids that missed, per measure.
+    case-insensitive), `fact_recall` (the key facts, counted one by one, found in their answers), `refused`
+    (unanswerable questions refused), `answered` (answerable questions answered), `verbatim` (citations whose
+    text is in the cited source's stored chunks), and `median_seconds` per answer. The first answer is a
+    warm-up (model load) and is not timed. `failures` lists the question ids that missed, per measure.
     """
     if questions:  # warm-up: load the model and the BM25 index outside the timing
         ask(kb, str(questions[0]["question"]), generator=generator)
     chunks: dict[str, list[str]] = {}
     seconds: list[float] = []
-    answerable = facts_ok = answered = unanswerable = refused = cites = verbatim = 0
+    answerable = facts_ok = answered = unanswerable = refused = cites = verbatim = facts_total = facts_found = 0
     failures: dict[str, list[str]] = {"facts": [], "answered": [], "refused": [], "verbatim": []}
     for q in questions:
         started = time.perf_counter()
@@ -65,7 +65,10 @@ def evaluate_answers(kb: Any, questions: Sequence[Mapping[str, Any]], *, generat
             if not answer.answered:
                 failures["answered"].append(qid)
             text = answer.text.lower()
-            if all(str(f).lower() in text for f in q.get("facts", [])):
+            found = [str(f).lower() in text for f in q.get("facts", [])]
+            facts_total += len(found)
+            facts_found += sum(found)
+            if all(found):
                 facts_ok += 1
             else:
                 failures["facts"].append(qid)
@@ -82,6 +85,7 @@ def evaluate_answers(kb: Any, questions: Sequence[Mapping[str, Any]], *, generat
         "answerable": answerable,
         "unanswerable": unanswerable,
         "facts": facts_ok / answerable if answerable else 1.0,
+        "fact_recall": facts_found / facts_total if facts_total else 1.0,
         "answered": answered / answerable if answerable else 1.0,
         "refused": refused / unanswerable if unanswerable else 1.0,
         "verbatim": verbatim / cites if cites else 1.0,

@@ -619,6 +619,7 @@ def eval_(
                     f"  {key:<16} {value:>6.3f}   mål {'≤' if key == 'median_seconds' else '≥'} {target}"
                     f"  {'OK' if ok else 'IKKE NÅDD'}"
                 )
+            click.echo(f"  {'fact_recall':<16} {output['answers']['fact_recall']:>6.3f}   (hvert nøkkelfaktum for seg)")
     if norquad:
         folder = norquad_dir or ev.NORQUAD_DIR
         if not (folder / "queries.jsonl").is_file():

@@ -362,3 +362,18 @@ def test_older_version_is_labelled_when_cited() -> None:
     assert OLDER_VERSION in text.splitlines()[0]
     assert composer.citations[0].superseded is True
     assert composer.citations[0].to_dict()["superseded"] is True
+
+
+def test_answer_evaluation_counts_whole_questions_and_single_facts(kb) -> None:  # type: ignore[no-untyped-def]
+    from kb.answer_eval import evaluate_answers
+
+    answerable = "Hvor stor andel av de nyansatte sluttet i 2024?"
+    off_topic = "Hva er satsen for kilometergodtgjørelse ved bruk av egen bil?"
+    rows = [
+        {"id": "a", "question": answerable, "kind": "keyword", "facts": ["17 prosent", "et faktum som mangler"]},
+        {"id": "b", "question": off_topic, "kind": "unanswerable"},
+    ]
+    result = evaluate_answers(kb, rows)
+    assert result["facts"] == 0.0 and result["fact_recall"] == 0.5  # one of two facts: the question misses
+    assert result["failures"]["facts"] == ["a"]
+    assert result["refused"] == 1.0 and result["verbatim"] == 1.0
