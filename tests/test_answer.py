@@ -11,8 +11,11 @@ from click.testing import CliRunner
 from kb.answer import (
     NOT_FOUND,
     OLDER_VERSION,
+    Candidate,
+    Span,
     _Composer,
     _continuations,
+    _pick_single,
     ask,
     check_generated,
     concreteness,
@@ -333,6 +336,35 @@ def test_continuation_brings_the_figures_of_a_chosen_sentence() -> None:
     assert [s.display for s in _continuations([first], [first, second], room=1)] == [second.display]
     assert _continuations([first], [first, second], room=0) == []
     assert _continuations([second], [first, second], room=1) == []  # it has figures itself
+
+
+def test_a_list_quoted_whole_takes_the_place_of_its_items() -> None:
+    text = (
+        "Status per desember 2024:\n"
+        "- Heltidsandelen har økt fra 31 til 44 prosent.\n"
+        "- Det er opprettet 23 kombinasjonsstillinger mellom hjemmetjenesten og sykehjemmene.\n"
+    )
+    hit = Hit(id="a", text=text, source="a.md", score=1.0)
+    spans = sentence_spans(hit)
+    whole = next(s for s in spans if s.display.startswith("Status"))
+    item = next(s for s in spans if "23 kombinasjonsstillinger" in s.display and s is not whole)
+    assert item.display in whole.display  # the list after «…:» is quoted whole, and its items are spans too
+    assert whole.shown == (  # shown in the answer as a nested list, one line per item
+        "Status per desember 2024:\n"
+        "  - Heltidsandelen har økt fra 31 til 44 prosent.\n"
+        "  - Det er opprettet 23 kombinasjonsstillinger mellom hjemmetjenesten og sykehjemmene."
+    )
+    assert item.shown == item.display
+
+    def cand(span: Span, score: float) -> Candidate:
+        return Candidate(span, cosine=score, relevance=score, score=score)
+
+    # The item scores best; the whole list comes next and replaces it, so the figures are shown once.
+    chosen = _pick_single([cand(item, 1.0), cand(whole, 0.99)], threshold=0.5)
+    assert [s.display for s in chosen] == [whole.display]
+    # The other way round, the item is not repeated under the list.
+    chosen = _pick_single([cand(whole, 1.0), cand(item, 0.99)], threshold=0.5)
+    assert [s.display for s in chosen] == [whole.display]
 
 
 def test_concreteness_counts_figures_and_names() -> None:
