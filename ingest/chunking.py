@@ -58,9 +58,9 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for match in _SENTENCE_END.finditer(text):
         before = text[start : match.start()].rstrip()
-        last_word = before.rsplit(None, 1)[-1].rstrip(".").lower() if before else ""
+        last_word = before.rsplit(None, 1)[-1].rstrip(".").lstrip("([«\"“'").lower() if before else ""
         if last_word in _ABBREVIATIONS or re.fullmatch(r"\d{1,2}", last_word):
-            continue  # "f.eks. Halden" or a date such as "12. mars"
+            continue  # "f.eks. Halden", "(kl. 09.00–14.00)" or a date such as "12. mars"
         sentences.append(text[start : match.start()].strip())
         start = match.end()
     tail = text[start:].strip()

@@ -11,6 +11,15 @@ def test_sentences_keep_abbreviations_and_dates() -> None:
     ]
 
 
+def test_an_abbreviation_after_a_bracket_or_quote_does_not_end_the_sentence() -> None:
+    text = "Samlingene varer 4–5 timer (kl. 09.00–14.00). Vi bruker «f.eks. fiskebollen». Vertskapet går på omgang."
+    assert split_sentences(text) == [
+        "Samlingene varer 4–5 timer (kl. 09.00–14.00).",
+        "Vi bruker «f.eks. fiskebollen».",
+        "Vertskapet går på omgang.",
+    ]
+
+
 def test_chunks_follow_pages_and_never_cut_mid_sentence() -> None:
     sentence = "Dette er en setning om heltidskultur i kommunen. "
     sections = [
