@@ -78,6 +78,11 @@ _COMPARE = re.compile(
     r"sammenlign\w*|forskjell\w*|på tvers)\b",
     re.IGNORECASE,
 )
+_MEMBERSHIP = re.compile(
+    r"\b(?:er|blir|kan bli|ble) (?:med|medlem\w*)\b.{0,30}\bnettverk|\bmedlem\w* (?:i|av) (?:lærings)?nettverk"
+    r"|\bdeltar i (?:lærings)?nettverk",
+    re.IGNORECASE,
+)
 _BULLET = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
 _HEADING = re.compile(r"^\s*#{1,6}\s")
 _CITE = re.compile(r"\[(\d{1,3})\]")
@@ -322,8 +327,12 @@ def named_municipalities(question: str, known: Sequence[str]) -> list[str]:
 
 
 def is_comparison(question: str) -> bool:
-    """Whether the question asks across municipalities («hvordan har kommunene …», «hvem har …»)."""
-    return bool(_COMPARE.search(question))
+    """Whether the question asks across municipalities («hvordan har kommunene …», «hvem har …»).
+
+    Not one that asks who belongs to the network («Hvilke kommuner er med i nettverket?»): the network's own
+    documents answer that, not one section per member.
+    """
+    return bool(_COMPARE.search(question)) and not _MEMBERSHIP.search(question)
 
 
 # --- scoring -----------------------------------------------------------------------------------------------

@@ -122,6 +122,10 @@ def test_comparison_questions() -> None:
     assert is_comparison("hvordan har kommunene jobbet med heltidskultur?")
     assert is_comparison("hva gjør de andre kommunene med lærlinger?")
     assert not is_comparison("hva gjorde Halden med turnus?")
+    assert is_comparison("hva har kommunene i nettverket gjort for å få tak i sykepleiere?")
+    # Who belongs to the network is answered by the network's own documents, not by a section per member.
+    assert not is_comparison("Hvilke kommuner er med i nettverket?")
+    assert not is_comparison("hvilke kommuner er medlemmer i læringsnettverket?")
 
 
 @pytest.mark.parametrize(
