@@ -562,7 +562,11 @@ def main() -> None:
     type=click.Choice(["dense", "bm25", "hybrid"]),
     help="Retrievers to compare (default: all three).",
 )
-@click.option("--answers", is_flag=True, help="Also evaluate `kb ask` answers (key facts, refusals, citations).")
+@click.option(
+    "--answers",
+    is_flag=True,
+    help="Also evaluate `kb ask` answers (key facts, refusals, citations), on NorQuAD too with --norquad.",
+)
 @click.option("--misses", is_flag=True, help="List the questions hybrid search missed at rank 5.")
 @click.option("--json", "json_", is_flag=True, help="Print all figures as JSON.")
 @click.pass_context
@@ -627,9 +631,22 @@ def eval_(
         root = ev.write_norquad_corpus(folder, settings.home / "eval" / "norquad-files")
         click.echo("Bygger NorQuAD-indeks (første gang tar det noen minutter) …", err=True)
         nq_kb = ev.eval_kb(settings, "norquad", root, embedder=kb._embedder)
-        output["norquad"] = ev.evaluate(nq_kb, ev.norquad_questions(folder, sample), modes)
+        nq_questions = ev.norquad_questions(folder, sample)
+        output["norquad"] = ev.evaluate(nq_kb, nq_questions, modes)
         if not json_:
             click.echo(ev.format_table(output["norquad"], f"NorQuAD, dokumentnivå ({sample} spørsmål, seed 42)"))
+        if answers:
+            from kb.answer_eval import evaluate_answers
+
+            # NOTE: text nobody here wrote or tuned on; the question's one key fact is NorQuAD's answer span.
+            output["norquad_answers"] = evaluate_answers(nq_kb, [_q(q) for q in nq_questions])
+            if not json_:
+                result = output["norquad_answers"]
+                click.echo(
+                    f"\nSvar på NorQuAD ({sample} spørsmål): fasitsvaret står i svaret {result['facts']:.3f}, "
+                    f"besvart {result['answered']:.3f}, ordrette sitater {result['verbatim']:.3f}, "
+                    f"median {result['median_seconds']:.2f} s"
+                )
     if json_:
         for block in (output.get("own"), output.get("norquad")):
             if block and not misses:

@@ -176,7 +176,10 @@ def eval_kb(settings: Settings, name: str, root: Path, *, embedder: Any = None) 
 
 
 def norquad_questions(folder: Path, sample: int, seed: int = 42) -> list[Question]:
-    """A fixed random sample of NorQuAD questions with their passage as the one relevant document."""
+    """A fixed random sample of NorQuAD questions with their passage as the one relevant document.
+
+    The hand-marked answer span is the question's one key fact (for `kb eval --answers --norquad`).
+    """
     qrels: dict[str, str] = {}
     for line in (folder / "qrels.tsv").read_text(encoding="utf-8").splitlines():
         parts = line.split("\t")
@@ -191,6 +194,7 @@ def norquad_questions(folder: Path, sample: int, seed: int = 42) -> list[Questio
             question=r["text"],
             kind="norquad",
             relevant=(f"NorQuAD/passasjer/{qrels[str(r['_id'])]}.txt",),
+            facts=tuple(str(a) for a in r.get("answers", [])[:1]),
         )
         for r in rows[:sample]
     ]
