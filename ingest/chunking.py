@@ -40,6 +40,13 @@ _ABBREVIATIONS = (
     "bl.anna",
     "t.d",
     "mnd",
+    "st",  # «St. Petersburg», «St. Olavs hospital»
+    "dr",
+    "prof",
+    "jr",
+    "sr",
+    "avd",
+    "ref",
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"»”)]*\s+(?=[\"«“(]?[A-ZÆØÅ0-9•\-])")
 

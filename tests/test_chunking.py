@@ -18,6 +18,8 @@ def test_an_abbreviation_after_a_bracket_or_quote_does_not_end_the_sentence() ->
         "Vi bruker «f.eks. fiskebollen».",
         "Vertskapet går på omgang.",
     ]
+    text = "Hun jobber ved St. Olavs hospital med Dr. Hansen. Neste samling er i Halden."
+    assert split_sentences(text) == ["Hun jobber ved St. Olavs hospital med Dr. Hansen.", "Neste samling er i Halden."]
 
 
 def test_chunks_follow_pages_and_never_cut_mid_sentence() -> None:
