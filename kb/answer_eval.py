@@ -34,14 +34,23 @@ def load_questions(paths: Iterable[Path]) -> list[dict[str, Any]]:
     return rows
 
 
+def _normal(text: str) -> str:
+    """Lower case with runs of white space (the non-breaking space in «37 km» too) as one space.
+
+    An answer shows each sentence on one line with plain spaces, so a fact is compared in the same form.
+    """
+    return " ".join(text.split()).lower()
+
+
 def evaluate_answers(kb: Any, questions: Sequence[Mapping[str, Any]], *, generator: Any = False) -> dict[str, Any]:
     """Answer every question and measure facts, refusals, verbatim citations and time.
 
     Returns shares in [0, 1]: `facts` (answerable questions whose answer holds all their key facts,
-    case-insensitive), `fact_recall` (the key facts, counted one by one, found in their answers), `refused`
-    (unanswerable questions refused), `answered` (answerable questions answered), `verbatim` (citations whose
-    text is in the cited source's stored chunks), and `median_seconds` per answer. The first answer is a
-    warm-up (model load) and is not timed. `failures` lists the question ids that missed, per measure.
+    ignoring case and the kind of white space), `fact_recall` (the key facts, counted one by one, found in
+    their answers), `refused` (unanswerable questions refused), `answered` (answerable questions
+    answered), `verbatim` (citations whose text is in the cited source's stored chunks), and
+    `median_seconds` per answer. The first answer is a warm-up (model load) and is not timed. `failures`
+    lists the question ids that missed, per measure.
     """
     if questions:  # warm-up: load the model and the BM25 index outside the timing
         ask(kb, str(questions[0]["question"]), generator=generator)
@@ -64,8 +73,8 @@ def evaluate_answers(kb: Any, questions: Sequence[Mapping[str, Any]], *, generat
             answered += answer.answered
             if not answer.answered:
                 failures["answered"].append(qid)
-            text = answer.text.lower()
-            found = [str(f).lower() in text for f in q.get("facts", [])]
+            text = _normal(answer.text)
+            found = [_normal(str(f)) in text for f in q.get("facts", [])]
             facts_total += len(found)
             facts_found += sum(found)
             if all(found):
