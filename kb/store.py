@@ -236,6 +236,10 @@ class Store:
     def bump_revision(self) -> str:
         """Mark the store as changed (call after every write)."""
         revision = uuid.uuid4().hex
+        # NOTE: known as ours before it is visible: a search thread that reads the new revision between the
+        # upsert and this line would take it for another process's write and reopen the client under the writer
+        # (chromadb then fails in both threads: «'RustBindingsAPI' object has no attribute 'bindings'»).
+        _WRITTEN_HERE.add(revision)
         self._state.upsert(
             ids=["state"],
             embeddings=[[0.0]],
@@ -243,7 +247,6 @@ class Store:
             documents=[""],
         )
         self._synced = revision
-        _WRITTEN_HERE.add(revision)
         return revision
 
     # --- reading ---------------------------------------------------------------------------------------
