@@ -626,12 +626,15 @@ def _pick_sections(
 
 
 def _repeats(span: Span, chosen: Sequence[Span]) -> bool:
-    """Whether a chosen sentence already shows this one: the same text, or this one inside it.
+    """Whether a chosen sentence already shows this one.
 
-    A list quoted whole after «Status per desember 2024:» holds its items; overlapping chunks hold the same
-    sentence.
+    The same text counts from any document (another version of a strategy repeats it); a sentence inside a
+    chosen one only from the same document (a list quoted whole after «Status per desember 2024:» holds its
+    items).
     """
-    return any(s.hit.source == span.hit.source and span.display in s.display for s in chosen)
+    return any(
+        span.display == s.display or (s.hit.source == span.hit.source and span.display in s.display) for s in chosen
+    )
 
 
 def _add(span: Span, chosen: list[Span]) -> list[Span]:
