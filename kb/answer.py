@@ -474,7 +474,7 @@ def score_sentences(
     budget = EMBED_LIMIT * 3 // 2 if per_municipality else EMBED_LIMIT
     missing = [i for i in chosen if spans[i].display not in known][:budget]
     if missing:
-        known.update(cache.compute([spans[i].display for i in missing], kb.embedder.get_text_embedding_batch))
+        known.update(cache.add([spans[i].display for i in missing], kb.embedder.get_text_embedding_batch))
     chosen = [i for i in chosen if spans[i].display in known]
     top = max((h.score for h in hits), default=1.0) or 1.0
     q_vector = kb.embed_query(question)

@@ -170,5 +170,5 @@ def cache_sentences(kb: KnowledgeBase, chunks: Iterable[tuple[str, str, str, Map
     missing = [t for t in texts if t not in known]
     if missing:
         logger.info("embedding %d answer sentences for the sentence cache", len(missing))
-        cache.compute(missing, kb.embedder.get_text_embedding_batch)
+        cache.add(missing, kb.embedder.get_text_embedding_batch)
     return len(missing)

@@ -56,14 +56,17 @@ class SentenceVectors:
         """Vectors for all `texts`: known ones looked up, the rest embedded with `embed` and stored."""
         wanted = list(dict.fromkeys(texts))
         found = self.known(wanted)
-        fresh = [t for t in wanted if t not in found]
-        if fresh:
-            vectors = embed(fresh)
-            rows = {t: [float(x) for x in v] for t, v in zip(fresh, vectors, strict=True)}
-            self._remember(rows)
-            self._write(rows)
-            found.update(rows)
+        found.update(self.add([t for t in wanted if t not in found], embed))
         return found
+
+    def add(self, texts: Sequence[str], embed: Embed) -> dict[str, list[float]]:
+        """Embed `texts` with `embed` and store them: for callers that have just found them missing (`known`)."""
+        if not texts:
+            return {}
+        rows = {t: [float(x) for x in v] for t, v in zip(texts, embed(list(texts)), strict=True)}
+        self._remember(rows)
+        self._write(rows)
+        return rows
 
     # --- storage ---------------------------------------------------------------------------------------
     def _remember(self, rows: dict[str, list[float]]) -> None:
