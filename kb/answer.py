@@ -598,9 +598,10 @@ def _pick_single(candidates: Sequence[Candidate], threshold: float, pool: Sequen
             continue
         if per_source[source] >= (LEAD_SENTENCES if lead else OTHER_SENTENCES):
             continue
-        if _repeats(cand.span, chosen):
-            continue  # the same sentence in an overlapping chunk, or an item of a list already quoted whole
-        per_source[source] += 1 - len(_add(cand.span, chosen))
+        # NOTE: not the same sentence from an overlapping chunk, nor an item of a list already quoted whole.
+        added = _add(cand.span, chosen)
+        if added:  # a skipped sentence must not count its document as one the answer draws on
+            per_source[source] += added
     return chosen + _continuations(chosen, pool, MAX_SENTENCES + 1 - len(chosen))
 
 
@@ -637,15 +638,18 @@ def _repeats(span: Span, chosen: Sequence[Span]) -> bool:
     )
 
 
-def _add(span: Span, chosen: list[Span]) -> list[Span]:
-    """Add `span` unless a chosen one shows it; chosen items it quotes whole give way. Returns those removed."""
+def _add(span: Span, chosen: list[Span]) -> int:
+    """Add `span` unless a chosen one shows it; chosen items it quotes whole give way.
+
+    Returns how many more spans `chosen` holds (0 when `span` was not added, less when it replaced items).
+    """
     if _repeats(span, chosen):
-        return []
+        return 0
     inside = [s for s in chosen if s.hit.source == span.hit.source and s.display in span.display]
     for s in inside:
         chosen.remove(s)
     chosen.append(span)
-    return inside
+    return 1 - len(inside)
 
 
 @dataclass
