@@ -42,6 +42,12 @@ def _normal(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
+def facts_found(answer_text: str, facts: Iterable[Any]) -> list[bool]:
+    """For each key fact, whether the answer holds it (ignoring case and the kind of white space)."""
+    text = _normal(answer_text)
+    return [_normal(str(f)) in text for f in facts]
+
+
 def evaluate_answers(kb: Any, questions: Sequence[Mapping[str, Any]], *, generator: Any = False) -> dict[str, Any]:
     """Answer every question and measure facts, refusals, verbatim citations and time.
 
@@ -56,7 +62,7 @@ def evaluate_answers(kb: Any, questions: Sequence[Mapping[str, Any]], *, generat
         ask(kb, str(questions[0]["question"]), generator=generator)
     chunks: dict[str, list[str]] = {}
     seconds: list[float] = []
-    answerable = facts_ok = answered = unanswerable = refused = cites = verbatim = facts_total = facts_found = 0
+    answerable = facts_ok = answered = unanswerable = refused = cites = verbatim = facts_total = facts_held = 0
     failures: dict[str, list[str]] = {"facts": [], "answered": [], "refused": [], "verbatim": []}
     for q in questions:
         started = time.perf_counter()
@@ -73,10 +79,9 @@ def evaluate_answers(kb: Any, questions: Sequence[Mapping[str, Any]], *, generat
             answered += answer.answered
             if not answer.answered:
                 failures["answered"].append(qid)
-            text = _normal(answer.text)
-            found = [_normal(str(f)) in text for f in q.get("facts", [])]
+            found = facts_found(answer.text, q.get("facts", []))
             facts_total += len(found)
-            facts_found += sum(found)
+            facts_held += sum(found)
             if all(found):
                 facts_ok += 1
             else:
@@ -94,7 +99,7 @@ def evaluate_answers(kb: Any, questions: Sequence[Mapping[str, Any]], *, generat
         "answerable": answerable,
         "unanswerable": unanswerable,
         "facts": facts_ok / answerable if answerable else 1.0,
-        "fact_recall": facts_found / facts_total if facts_total else 1.0,
+        "fact_recall": facts_held / facts_total if facts_total else 1.0,
         "answered": answered / answerable if answerable else 1.0,
         "refused": refused / unanswerable if unanswerable else 1.0,
         "verbatim": verbatim / cites if cites else 1.0,

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 import kb.answer as A
-from kb.answer_eval import load_questions
+from kb.answer_eval import facts_found, load_questions
 from kb.base import KnowledgeBase
 from kb.config import Settings
 
@@ -39,8 +39,7 @@ def facts_share(rows: Sequence[Row], compose: Callable[[A.Retrieved], str] | Non
         if q["kind"] == "unanswerable":
             continue
         n += 1
-        text = (compose(r) if compose else A.compose(r).text).lower()
-        ok += all(str(f).lower() in text for f in q["facts"])
+        ok += all(facts_found(compose(r) if compose else A.compose(r).text, q["facts"]))
     return ok / n if n else 0.0
 
 
