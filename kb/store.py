@@ -236,9 +236,9 @@ class Store:
     def bump_revision(self) -> str:
         """Mark the store as changed (call after every write)."""
         revision = uuid.uuid4().hex
-        # NOTE: known as ours before it is visible: a search thread that reads the new revision between the
-        # upsert and this line would take it for another process's write and reopen the client under the writer
-        # (chromadb then fails in both threads: «'RustBindingsAPI' object has no attribute 'bindings'»).
+        # NOTE: known as ours before it is visible. Recorded after the upsert, a search thread reading the new
+        # revision in between took it for another process's write and reopened the client under the writer
+        # (chromadb then failed in both threads: «'RustBindingsAPI' object has no attribute 'bindings'»).
         _WRITTEN_HERE.add(revision)
         self._state.upsert(
             ids=["state"],
