@@ -1,25 +1,22 @@
+import pytest
+
 from ingest.chunking import chunk_sections, split_sentences
 from ingest.types import Section
 
 
-def test_sentences_keep_abbreviations_and_dates() -> None:
-    text = "Vi brukte bl.a. fiskebolle. Møtet var 12. mars i Halden. Neste gang blir f.eks. i Råde!"
-    assert split_sentences(text) == [
-        "Vi brukte bl.a. fiskebolle.",
-        "Møtet var 12. mars i Halden.",
-        "Neste gang blir f.eks. i Råde!",
-    ]
-
-
-def test_an_abbreviation_after_a_bracket_or_quote_does_not_end_the_sentence() -> None:
-    text = "Samlingene varer 4–5 timer (kl. 09.00–14.00). Vi bruker «f.eks. fiskebollen». Vertskapet går på omgang."
-    assert split_sentences(text) == [
-        "Samlingene varer 4–5 timer (kl. 09.00–14.00).",
-        "Vi bruker «f.eks. fiskebollen».",
-        "Vertskapet går på omgang.",
-    ]
-    text = "Hun jobber ved St. Olavs hospital med Dr. Hansen. Neste samling er i Halden."
-    assert split_sentences(text) == ["Hun jobber ved St. Olavs hospital med Dr. Hansen.", "Neste samling er i Halden."]
+@pytest.mark.parametrize(
+    "sentences",
+    [
+        # abbreviations and dates inside a sentence
+        ["Vi brukte bl.a. fiskebolle.", "Møtet var 12. mars i Halden.", "Neste gang blir f.eks. i Råde!"],
+        # an abbreviation after a bracket or a quote
+        ["Samlingene varer 4–5 timer (kl. 09.00–14.00).", "Vi bruker «f.eks. fiskebollen».", "Vi går på omgang."],
+        # titles and names
+        ["Hun jobber ved St. Olavs hospital med Dr. Hansen.", "Neste samling er i Halden."],
+    ],
+)
+def test_abbreviations_and_dates_do_not_end_a_sentence(sentences: list[str]) -> None:
+    assert split_sentences(" ".join(sentences)) == sentences
 
 
 def test_chunks_follow_pages_and_never_cut_mid_sentence() -> None:
