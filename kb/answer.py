@@ -69,6 +69,7 @@ CONCRETE_BONUS = 0.03  # weight of concrete content (figures, named programmes, 
 CHUNK_PRIOR = 0.5  # weight of the chunk's fused search score when choosing sentences to embed
 CONCRETE_PRIOR = 0.3  # weight of concrete content when choosing sentences to embed
 MIN_WORDS = 4  # shorter sentences are fragments, not answers
+LIST_ITEMS = 10  # items of a list quoted whole after its «…:» line; a longer one is shown cut, with «…»
 MIN_WORDS_ITEM = 2  # list items may be short and still carry a fact («1-2-4-alle»)
 LIST_BONUS = 0.02  # reports put their measures and results in lists: a nudge for list items and table rows
 SECOND_DOCUMENT = 0.8  # a third document is read only when its best chunk scores this share of the best
@@ -161,7 +162,9 @@ class Span:
                 items[-1].append(line.strip())  # an item wrapped over lines
             else:
                 head.append(_BULLET.sub("", line.strip()))
-        return "\n".join([" ".join(head), *("  - " + " ".join(item) for item in items)])
+        more = next((line for line in self.hit.text[self.end :].splitlines() if line.strip()), "")
+        cut = ["  - …"] if _BULLET.match(more) else []  # the list goes on past LIST_ITEMS: say so
+        return "\n".join([" ".join(head), *("  - " + " ".join(item) for item in items), *cut])
 
 
 @dataclass(slots=True)
@@ -277,22 +280,23 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
             if is_directive(text[begin:end]):
                 logger.info("skipping an instruction-like sentence in %s", hit.source)
                 continue
-            words = len(text[begin:end].split())
-            if words < (MIN_WORDS_ITEM if marker else MIN_WORDS) or end - begin > 600:
+            if end - begin > 600:
                 continue
             if text[begin:end].rstrip().endswith(":"):
-                end = _list_end(text, end)
+                end = _list_end(text, end)  # «Nettverket består av:» says nothing without its list
+            if len(text[begin:end].split()) < (MIN_WORDS_ITEM if marker else MIN_WORDS):
+                continue
             spans.append(Span(hit, begin, end, rank, number, bool(marker)))
     return spans
 
 
 def _list_end(text: str, end: int) -> int:
-    """After «… har ansvar for å:», the end of the list that follows (up to six items), for one quote."""
+    """After «… har ansvar for å:», the end of the list that follows (up to LIST_ITEMS items), for one quote."""
     offset = end
     lines = text[end:].splitlines(keepends=True)
     while lines and not lines[0].strip():
         lines.pop(0)
-    for line in lines[:6]:
+    for line in lines[:LIST_ITEMS]:
         if not _BULLET.match(line):
             break
         offset = text.find(line, offset) + len(line.rstrip())

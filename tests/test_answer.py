@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from kb.answer import (
+    LIST_ITEMS,
     NOT_FOUND,
     OLDER_VERSION,
     Candidate,
@@ -369,6 +370,25 @@ def test_a_list_quoted_whole_takes_the_place_of_its_items() -> None:
     # The other way round, the item is not repeated under the list.
     chosen = _pick_single([cand(whole, 1.0), cand(item, 0.99)], threshold=0.5)
     assert [s.display for s in chosen] == [whole.display]
+
+
+def test_a_short_list_intro_is_quoted_with_its_list_and_a_cut_list_says_so() -> None:
+    members = ["Sarpsborg kommune", "Fredrikstad kommune", "Halden kommune", "Råde kommune", "Rakkestad kommune"]
+    text = (
+        "Nettverket består av:\n\n"
+        + "".join(f"- {m}\n" for m in members)
+        + "\nHver medlemsorganisasjon utpeker én kontaktperson.\n"
+    )
+    hit = Hit(id="a", text=text, source="a.md", score=1.0)
+    whole = next(s for s in sentence_spans(hit) if s.display.startswith("Nettverket"))  # three words, but a list
+    assert whole.shown.splitlines() == ["Nettverket består av:", *(f"  - {m}" for m in members)]
+
+    many = [f"Kommune nummer {n}" for n in range(1, LIST_ITEMS + 3)]
+    hit = Hit(id="b", text="Nettverket består av:\n" + "".join(f"- {m}\n" for m in many), source="b.md", score=1.0)
+    cut = next(s for s in sentence_spans(hit) if s.display.startswith("Nettverket"))
+    lines = cut.shown.splitlines()
+    assert lines[1:-1] == [f"  - {m}" for m in many[:LIST_ITEMS]] and lines[-1] == "  - …"
+    assert cut.text in hit.text  # the quote stays verbatim; only the shown line says the list goes on
 
 
 def test_concreteness_counts_figures_and_names() -> None:
