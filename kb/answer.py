@@ -70,6 +70,7 @@ CHUNK_PRIOR = 0.5  # weight of the chunk's fused search score when choosing sent
 CONCRETE_PRIOR = 0.3  # weight of concrete content when choosing sentences to embed
 MIN_WORDS = 4  # shorter sentences are fragments, not answers
 LIST_ITEMS = 10  # items of a list quoted whole after its «…:» line; a longer one is shown cut, with «…»
+LABEL_WORDS = 5  # a list item's first sentence this short is its name and is quoted with the next
 MIN_WORDS_ITEM = 2  # list items may be short and still carry a fact («1-2-4-alle»)
 LIST_BONUS = 0.02  # reports put their measures and results in lists: a nudge for list items and table rows
 SECOND_DOCUMENT = 0.8  # a third document is read only when its best chunk scores this share of the best
@@ -268,13 +269,20 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
             continue
         marker = _BULLET.match(block)
         cursor = marker.end() if marker else 0
-        for sentence in split_sentences(block[cursor:]):
+        sentences = split_sentences(block[cursor:])
+        label: int | None = None
+        for number_in_block, sentence in enumerate(sentences):
             at = block.find(sentence, cursor)
             if at < 0:  # pragma: no cover - split_sentences returns substrings
                 continue
             cursor = at + len(sentence)
             begin = _trim_heading(text, block_start + at, block_start + cursor)
             end = block_start + cursor
+            if label is not None:
+                begin, label = label, None
+            elif marker and number_in_block == 0 and number_in_block + 1 < len(sentences) and _is_label(sentence):
+                label = begin  # «- Forebygging i renhold. Bedriftshelsetjenesten …»: the item's name leads its text
+                continue
             if _SIGNATURE.match(" ".join(text[begin:end].split())):
                 continue  # «HR-rådgiver for heltidskultur, Halden kommune.»: a byline, not an answer
             if is_directive(text[begin:end]):
@@ -288,6 +296,11 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
                 continue
             spans.append(Span(hit, begin, end, rank, number, bool(marker)))
     return spans
+
+
+def _is_label(sentence: str) -> bool:
+    """A list item's run-in name («Ressursbank.», «Forebygging i renhold.»): a few words and a full stop."""
+    return sentence.rstrip().endswith(".") and len(sentence.split()) <= LABEL_WORDS
 
 
 def _list_end(text: str, end: int) -> int:

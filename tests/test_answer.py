@@ -391,6 +391,21 @@ def test_a_short_list_intro_is_quoted_with_its_list_and_a_cut_list_says_so() -> 
     assert cut.text in hit.text  # the quote stays verbatim; only the shown line says the list goes on
 
 
+def test_a_list_items_run_in_name_is_quoted_with_its_first_sentence() -> None:
+    text = (
+        "- Forebygging i renhold. Alle renholdere fikk opplæring i arbeidsteknikk. Det ble kjøpt inn nytt utstyr.\n"
+        "- Ressursbank. Vi opprettet en ressursbank med 24 heltidsstillinger.\n"
+        "- Spør tidlig.\n"
+    )
+    hit = Hit(id="a", text=text, source="a.md", score=1.0)
+    assert [s.display for s in sentence_spans(hit)] == [
+        "Forebygging i renhold. Alle renholdere fikk opplæring i arbeidsteknikk.",
+        "Det ble kjøpt inn nytt utstyr.",
+        "Ressursbank. Vi opprettet en ressursbank med 24 heltidsstillinger.",
+        "Spør tidlig.",  # a short item with nothing after it is a sentence of its own
+    ]
+
+
 def test_concreteness_counts_figures_and_names() -> None:
     assert concreteness("Det var en krevende tid for alle.") == 0.0
     assert concreteness("Andelen falt fra 31 til 17 prosent.") == 1.0
