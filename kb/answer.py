@@ -69,7 +69,7 @@ CONCRETE_BONUS = 0.03  # weight of concrete content (figures, named programmes, 
 CHUNK_PRIOR = 0.5  # weight of the chunk's fused search score when choosing sentences to embed
 CONCRETE_PRIOR = 0.3  # weight of concrete content when choosing sentences to embed
 MIN_WORDS = 4  # shorter sentences are fragments, not answers
-LIST_ITEMS = 10  # items of a list quoted whole after its «…:» line; a longer one is shown cut, with «…»
+LIST_WORDS = 100  # a list after its «…:» line is quoted whole up to this many words, else item by item
 LABEL_WORDS = 5  # a list item's first sentence this short is its name and is quoted with the next
 MIN_WORDS_ITEM = 2  # list items may be short and still carry a fact («1-2-4-alle»)
 LIST_BONUS = 0.02  # reports put their measures and results in lists: a nudge for list items and table rows
@@ -163,9 +163,7 @@ class Span:
                 items[-1].append(line.strip())  # an item wrapped over lines
             else:
                 head.append(_BULLET.sub("", line.strip()))
-        more = next((line for line in self.hit.text[self.end :].splitlines() if line.strip()), "")
-        cut = ["  - …"] if _BULLET.match(more) else []  # the list goes on past LIST_ITEMS: say so
-        return "\n".join([" ".join(head), *("  - " + " ".join(item) for item in items), *cut])
+        return "\n".join([" ".join(head), *("  - " + " ".join(item) for item in items)])
 
 
 @dataclass(slots=True)
@@ -260,6 +258,7 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
     """The sentences of a chunk, as offsets into its text; headings, table rows and fragments are skipped."""
     text = hit.text
     spans: list[Span] = []
+    quoted = -1  # the end of the last list quoted whole
     for number, (block_start, block_end) in enumerate(_blocks(text)):
         block = text[block_start:block_end]
         if block.startswith("|"):
@@ -290,12 +289,33 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
                 continue
             if end - begin > 600:
                 continue
-            if text[begin:end].rstrip().endswith(":"):
-                end = _list_end(text, end)  # «Nettverket består av:» says nothing without its list
+            if marker and begin < quoted and _enumerated(text[begin:end]):
+                continue  # «• andel ledere som har fullført Lederløypa Halden,»: quoted with its list, not alone
+            if _introduces(text[begin:end]):
+                # «Nettverket består av:» says nothing without its list; a long list is left to its items, so
+                # that one quote does not take the room of a whole answer
+                whole = _list_end(text, end)
+                if len(text[begin:whole].split()) <= LIST_WORDS:
+                    end = quoted = whole
             if len(text[begin:end].split()) < (MIN_WORDS_ITEM if marker else MIN_WORDS):
                 continue
             spans.append(Span(hit, begin, end, rank, number, bool(marker)))
     return spans
+
+
+def _introduces(sentence: str) -> bool:
+    """Whether a list that follows belongs to this sentence.
+
+    It does when the sentence ends in «:» or in a word that needs more («Tiltakene er» before «• rekrutterings…»).
+    """
+    stripped = sentence.rstrip()
+    return stripped.endswith(":") or (stripped.split() or [""])[-1].lower() in _CONTINUES
+
+
+def _enumerated(item: str) -> bool:
+    """A list item that is one piece of a sentence running through the list: lower case, ending in «,» or «;»."""
+    stripped = item.strip()
+    return stripped[:1].islower() and stripped[-1:] in ",;"
 
 
 def _is_label(sentence: str) -> bool:
@@ -304,16 +324,32 @@ def _is_label(sentence: str) -> bool:
 
 
 def _list_end(text: str, end: int) -> int:
-    """After «… har ansvar for å:», the end of the list that follows (up to LIST_ITEMS items), for one quote."""
+    """After «… har ansvar for å:», the end of the list that follows, for one quote."""
     offset = end
     lines = text[end:].splitlines(keepends=True)
     while lines and not lines[0].strip():
         lines.pop(0)
-    for line in lines[:LIST_ITEMS]:
-        if not _BULLET.match(line):
+    previous = ""
+    for i, line in enumerate(lines):
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if not _BULLET.match(line) and not (line.strip() and _wraps(previous, line, following)):
             break
         offset = text.find(line, offset) + len(line.rstrip())
+        previous = line
     return offset
+
+
+def _wraps(previous: str, line: str, following: str) -> bool:
+    """Whether `line` carries on the list item above it (a PDF wraps «… i Halden-skolen hvert» / «år.»).
+
+    A line that starts in lower case does; so does one after an item without closing punctuation, unless it
+    is a heading («• Lærlinger og fagbrev» / «Mål» / «Målene skal …»).
+    """
+    if not previous.strip():
+        return False
+    if line.lstrip()[:1].islower():
+        return True
+    return previous.rstrip()[-1] not in ".!?:;" and not _is_heading(line, following)
 
 
 # --- municipalities in the question -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from kb.answer import (
-    LIST_ITEMS,
+    LIST_WORDS,
     NOT_FOUND,
     OLDER_VERSION,
     Candidate,
@@ -253,7 +253,9 @@ def test_the_wrapped_tail_of_a_sentence_before_a_list_is_not_a_heading() -> None
     assert displays == [
         "Grensepakken er kommunens rekrutteringspakke for sykepleiere og skal gjøre kommunen "
         "konkurransedyktig med arbeidsgivere på svensk side.",
-        "rekrutteringstillegg for sykepleiere som tar fast stilling,",
+        # «Tiltakene er» needs its list: quoted with it; the item that is a piece of that sentence is not alone
+        "Tiltakene er • rekrutteringstillegg for sykepleiere som tar fast stilling, "
+        "• mentorordning for nyutdannede sykepleiere det første året.",
         "mentorordning for nyutdannede sykepleiere det første året.",
         "Deltakerne delte erfaringer fra tre kommuner.",
     ]
@@ -372,7 +374,7 @@ def test_a_list_quoted_whole_takes_the_place_of_its_items() -> None:
     assert [s.display for s in chosen] == [whole.display]
 
 
-def test_a_short_list_intro_is_quoted_with_its_list_and_a_cut_list_says_so() -> None:
+def test_a_short_list_intro_is_quoted_with_its_list_unless_the_list_is_long() -> None:
     members = ["Sarpsborg kommune", "Fredrikstad kommune", "Halden kommune", "Råde kommune", "Rakkestad kommune"]
     text = (
         "Nettverket består av:\n\n"
@@ -383,12 +385,10 @@ def test_a_short_list_intro_is_quoted_with_its_list_and_a_cut_list_says_so() -> 
     whole = next(s for s in sentence_spans(hit) if s.display.startswith("Nettverket"))  # three words, but a list
     assert whole.shown.splitlines() == ["Nettverket består av:", *(f"  - {m}" for m in members)]
 
-    many = [f"Kommune nummer {n}" for n in range(1, LIST_ITEMS + 3)]
-    hit = Hit(id="b", text="Nettverket består av:\n" + "".join(f"- {m}\n" for m in many), source="b.md", score=1.0)
-    cut = next(s for s in sentence_spans(hit) if s.display.startswith("Nettverket"))
-    lines = cut.shown.splitlines()
-    assert lines[1:-1] == [f"  - {m}" for m in many[:LIST_ITEMS]] and lines[-1] == "  - …"
-    assert cut.text in hit.text  # the quote stays verbatim; only the shown line says the list goes on
+    long = [f"Tiltak nummer {n} ble prøvd ut på sykehjemmet i to måneder." for n in range(1, LIST_WORDS // 10 + 2)]
+    hit = Hit(id="b", text="Tiltakene var:\n" + "".join(f"- {m}\n" for m in long), source="b.md", score=1.0)
+    assert len(" ".join(long).split()) > LIST_WORDS  # no quote as long as an answer: the items stand alone
+    assert [s.display for s in sentence_spans(hit)] == long
 
 
 def test_a_list_items_run_in_name_is_quoted_with_its_first_sentence() -> None:
@@ -404,6 +404,28 @@ def test_a_list_items_run_in_name_is_quoted_with_its_first_sentence() -> None:
         "Ressursbank. Vi opprettet en ressursbank med 24 heltidsstillinger.",
         "Spør tidlig.",  # a short item with nothing after it is a sentence of its own
     ]
+
+
+def test_a_wrapped_pdf_list_item_is_quoted_whole_and_list_pieces_do_not_stand_alone() -> None:
+    text = (
+        "Målene skal være nådd innen utgangen av 2027:\n"
+        "• Minst 10 nyutdannede lærere skal ansettes i Halden-skolen hvert\n"
+        "år.\n"
+        "• Kommunen skal ha 35 lærlinger hvert år.\n"
+        "Indikatorer\n"
+        "Planen følges opp med:\n"
+        "• andel ledere som har fullført Lederløypa Halden,\n"
+        "• antall enheter med ønsketurnus.\n"
+    )
+    hit = Hit(id="a", text=text, source="a.pdf", score=1.0)
+    spans = {s.display: s for s in sentence_spans(hit)}
+    goals = next(s for d, s in spans.items() if d.startswith("Målene"))
+    assert goals.shown.splitlines()[1:] == [  # the wrapped «år.» belongs to its item; the heading is not an item
+        "  - Minst 10 nyutdannede lærere skal ansettes i Halden-skolen hvert år.",
+        "  - Kommunen skal ha 35 lærlinger hvert år.",
+    ]
+    assert not any(d.startswith("andel ledere") for d in spans)  # a piece of «Planen følges opp med: …»
+    assert any(d.startswith("Planen følges opp med:") and "andel ledere" in d for d in spans)
 
 
 def test_concreteness_counts_figures_and_names() -> None:
