@@ -295,8 +295,9 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
                 # «Nettverket består av:» says nothing without its list; a long list is left to its items, so
                 # that one quote does not take the room of a whole answer
                 whole = _list_end(text, end)
-                if len(text[begin:whole].split()) <= LIST_WORDS:
-                    end = quoted = whole
+                if len(text[begin:whole].split()) > LIST_WORDS:
+                    continue  # «En typisk samling ser slik ut:» alone would leave the reader hanging
+                end = quoted = whole
             if len(text[begin:end].split()) < (MIN_WORDS_ITEM if marker else MIN_WORDS):
                 continue
             spans.append(Span(hit, begin, end, rank, number, bool(marker)))

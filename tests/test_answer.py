@@ -386,9 +386,13 @@ def test_a_short_list_intro_is_quoted_with_its_list_unless_the_list_is_long() ->
     assert whole.shown.splitlines() == ["Nettverket består av:", *(f"  - {m}" for m in members)]
 
     long = [f"Tiltak nummer {n} ble prøvd ut på sykehjemmet i to måneder." for n in range(1, LIST_WORDS // 10 + 2)]
-    hit = Hit(id="b", text="Tiltakene var:\n" + "".join(f"- {m}\n" for m in long), source="b.md", score=1.0)
+    hit = Hit(
+        id="b", text="Dette er tiltakene vi prøvde ut:\n" + "".join(f"- {m}\n" for m in long), source="b.md", score=1.0
+    )
     assert len(" ".join(long).split()) > LIST_WORDS  # no quote as long as an answer: the items stand alone
-    assert [s.display for s in sentence_spans(hit)] == long
+    assert [
+        s.display for s in sentence_spans(hit)
+    ] == long  # and «Dette er tiltakene vi prøvde ut:» does not hang alone
 
 
 def test_a_list_items_run_in_name_is_quoted_with_its_first_sentence() -> None:
