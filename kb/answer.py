@@ -295,8 +295,10 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
                 # «Nettverket består av:» says nothing without its list; a long list is left to its items, so
                 # that one quote does not take the room of a whole answer
                 whole = _list_end(text, end)
-                if len(text[begin:whole].split()) > LIST_WORDS:
-                    continue  # «En typisk samling ser slik ut:» alone would leave the reader hanging
+                if whole == end or len(text[begin:whole].split()) > LIST_WORDS:
+                    # «En typisk samling ser slik ut:» alone would leave the reader hanging: its list is too long
+                    # to quote, or in the next chunk (which overlaps this one and quotes it with its list)
+                    continue
                 end = quoted = whole
             if len(text[begin:end].split()) < (MIN_WORDS_ITEM if marker else MIN_WORDS):
                 continue

@@ -390,9 +390,12 @@ def test_a_short_list_intro_is_quoted_with_its_list_unless_the_list_is_long() ->
         id="b", text="Dette er tiltakene vi prøvde ut:\n" + "".join(f"- {m}\n" for m in long), source="b.md", score=1.0
     )
     assert len(" ".join(long).split()) > LIST_WORDS  # no quote as long as an answer: the items stand alone
-    assert [
-        s.display for s in sentence_spans(hit)
-    ] == long  # and «Dette er tiltakene vi prøvde ut:» does not hang alone
+    # ... and «Dette er tiltakene vi prøvde ut:» does not hang alone, nor at the end of a chunk
+    assert [s.display for s in sentence_spans(hit)] == long
+    end_of_chunk = Hit(
+        id="c", text="Vi har fire samlinger i året. En typisk samling ser slik ut:", source="c.md", score=1
+    )
+    assert [s.display for s in sentence_spans(end_of_chunk)] == ["Vi har fire samlinger i året."]
 
 
 def test_a_list_items_run_in_name_is_quoted_with_its_first_sentence() -> None:
