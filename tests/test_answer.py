@@ -17,11 +17,13 @@ from kb.answer import (
     _Composer,
     _continuations,
     _pick_single,
+    _stems,
     ask,
     check_generated,
     concreteness,
     document_chunks,
     focus,
+    in_store_spelling,
     is_comparison,
     named_municipalities,
     retrieve,
@@ -127,6 +129,23 @@ def test_comparison_questions() -> None:
     # Who belongs to the network is answered by the network's own documents, not by a section per member.
     assert not is_comparison("Hvilke kommuner er med i nettverket?")
     assert not is_comparison("hvilke kommuner er medlemmer i læringsnettverket?")
+    # nynorsk
+    assert is_comparison("Korleis har kommunane jobba med heiltidskultur?")
+    assert is_comparison("Kven har prøvd langvakter i helgene?")
+    assert not is_comparison("Kva gjorde Halden med turnus?")
+    assert not is_comparison("Kva kommunar er med i nettverket?")
+
+
+def test_a_nynorsk_question_is_read_in_the_stores_bokmål_spelling() -> None:
+    store = "Sykefraværet blant dem i renhold falt. Heltidskultur og hjemmetjenesten. Nyansatte får fadder."
+    idf = {stem: 1.0 for stem in _stems(store)}
+    stems = in_store_spelling("Kva gjorde dei med sjukefråværet blant reinhaldarane og dei nytilsette?", idf)
+    assert {"sykefravær", "renhold", "nyansatt"} <= stems and not stems - set(idf)
+    assert "heltidskultur" in in_store_spelling("heiltidskultur i heimetenesta", idf)
+    assert "hjemmetjenest" in in_store_spelling("heiltidskultur i heimetenesta", idf)
+    # A word with no bokmål form in the store stays unseen (the refusal counts on it), in either language.
+    assert "sykkelleasing" in in_store_spelling("Har nokon sykkelleasing for dei tilsette?", idf)
+    assert "skademelding" in in_store_spelling("Hvem sender skademeldingen?", idf)
 
 
 @pytest.mark.parametrize(
