@@ -249,11 +249,15 @@ def test_a_wrapped_pdf_line_is_not_taken_for_a_heading() -> None:
         "Tiltak\nVi viderefører og styrker stipendet. Fra 2024 gis 25 000 kroner per studieår til inntil\n"
         "20 studenter ved høgskolen, mot to års bindingstid.\n"
     )
-    displays = [s.display for s in sentence_spans(Hit(id="x", text=text, source="s.pdf", score=1.0))]
-    assert displays == [
+    assert _displays(text, "s.pdf") == [
         "Vi viderefører og styrker stipendet.",
         "Fra 2024 gis 25 000 kroner per studieår til inntil 20 studenter ved høgskolen, mot to års bindingstid.",
     ]
+
+
+def _displays(text: str, source: str = "a.md") -> list[str]:
+    """The answer sentences of one chunk, as shown."""
+    return [s.display for s in sentence_spans(Hit(id="t", text=text, source=source, score=1.0))]
 
 
 def test_the_wrapped_tail_of_a_sentence_before_a_list_is_not_a_heading() -> None:
@@ -268,8 +272,7 @@ def test_the_wrapped_tail_of_a_sentence_before_a_list_is_not_a_heading() -> None
         "Samling 25. januar 2024: Heltidskultur\n"
         "Deltakerne delte erfaringer fra tre kommuner.\n"
     )
-    displays = [s.display for s in sentence_spans(Hit(id="x", text=text, source="s.pdf", score=1.0))]
-    assert displays == [
+    assert _displays(text, "s.pdf") == [
         "Grensepakken er kommunens rekrutteringspakke for sykepleiere og skal gjøre kommunen "
         "konkurransedyktig med arbeidsgivere på svensk side.",
         # «Tiltakene er» needs its list: quoted with it; the item that is a piece of that sentence is not alone
@@ -411,10 +414,9 @@ def test_a_short_list_intro_is_quoted_with_its_list_unless_the_list_is_long() ->
     assert len(" ".join(long).split()) > LIST_WORDS  # no quote as long as an answer: the items stand alone
     # ... and «Dette er tiltakene vi prøvde ut:» does not hang alone, nor at the end of a chunk
     assert [s.display for s in sentence_spans(hit)] == long
-    end_of_chunk = Hit(
-        id="c", text="Vi har fire samlinger i året. En typisk samling ser slik ut:", source="c.md", score=1
-    )
-    assert [s.display for s in sentence_spans(end_of_chunk)] == ["Vi har fire samlinger i året."]
+    assert _displays("Vi har fire samlinger i året. En typisk samling ser slik ut:") == [
+        "Vi har fire samlinger i året."
+    ]
 
 
 def test_a_list_items_run_in_name_is_quoted_with_its_first_sentence() -> None:
@@ -423,8 +425,7 @@ def test_a_list_items_run_in_name_is_quoted_with_its_first_sentence() -> None:
         "- Ressursbank. Vi opprettet en ressursbank med 24 heltidsstillinger.\n"
         "- Spør tidlig.\n"
     )
-    hit = Hit(id="a", text=text, source="a.md", score=1.0)
-    assert [s.display for s in sentence_spans(hit)] == [
+    assert _displays(text) == [
         "Forebygging i renhold. Alle renholdere fikk opplæring i arbeidsteknikk.",
         "Det ble kjøpt inn nytt utstyr.",
         "Ressursbank. Vi opprettet en ressursbank med 24 heltidsstillinger.",
