@@ -284,7 +284,7 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
             end = block_start + cursor
             if label is not None:
                 begin, label = label, None
-            elif marker and number_in_block == 0 and number_in_block + 1 < len(sentences) and _is_label(sentence):
+            elif marker and number_in_block == 0 and len(sentences) > 1 and _is_label(sentence):
                 label = begin  # «- Forebygging i renhold. Bedriftshelsetjenesten …»: the item's name leads its text
                 continue
             if _SIGNATURE.match(" ".join(text[begin:end].split())):
