@@ -528,17 +528,22 @@ def in_store_spelling(text: str, idf: Mapping[str, float], skip: Iterable[str] =
     for word in words(text):
         if word in _NYNORSK_STOP:
             continue
-        stems = {t for t in analyse(word, None) if len(t) > 1} - skipped
+        stems = set(_stems(word)) - skipped
         if not stems or all(t in idf for t in stems):
             out |= stems
             continue
         for form in _bokmål_forms(word):
-            known = {t for t in analyse(form, None) if len(t) > 1}
+            known = _stems(form)
             if known and all(t in idf for t in known):
-                stems = known
+                stems = set(known)
                 break
         out |= stems
     return frozenset(out)
+
+
+def _question_stems(question: str, idf: Mapping[str, float], ignore_words: Sequence[str]) -> frozenset[str]:
+    """The question's content stems in the store's spelling, without the words that only set the scope."""
+    return in_store_spelling(question, idf, set().union(*(_stems(w) for w in ignore_words)))
 
 
 def _overlap(q_stems: frozenset[str], s_stems: frozenset[str], idf: dict[str, float], unseen: float) -> float:
@@ -589,8 +594,7 @@ def score_sentences(
         return []
     weights = dict(documents or {})
     idf, unseen = idf_table(kb)
-    skip = set().union(*(_stems(w) for w in ignore_words)) if ignore_words else set()
-    q_stems = in_store_spelling(question, idf, skip)
+    q_stems = _question_stems(question, idf, ignore_words)
     overlaps = [_overlap(q_stems, _stems(s.display), idf, unseen) for s in spans]
     concrete = [concreteness(s.display) for s in spans]
     prior = [
@@ -927,8 +931,7 @@ def novelty(kb: Any, question: str, ignore_words: Sequence[str] = ()) -> float:
     Questions the store cannot answer tend to hinge on words it never uses; paraphrases mostly do not.
     """
     idf, unseen = idf_table(kb)
-    skip = set().union(*(_stems(w) for w in ignore_words)) if ignore_words else set()
-    stems = in_store_spelling(question, idf, skip)
+    stems = _question_stems(question, idf, ignore_words)
     total = sum(idf.get(t, unseen) for t in stems)
     share = sum(unseen for t in stems if t not in idf) / total if total else 0.0
     # In a nynorsk question an unknown word is as likely a spelling the rules do not know («gjekk», «kvilt»)
