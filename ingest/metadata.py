@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 
@@ -83,6 +84,25 @@ THEME_LEXICON: dict[str, tuple[str, ...]] = {
     "psykologisk trygghet": ("psykologisk trygghet",),
     "erfaringsdeling": ("erfaringsdeling", "erfaringslæring", "læringsnettverk"),
 }
+
+# «Moss kommune», «Indre Østfold kommune», «Aurskog-Høland kommunes», «Viken fylkeskommune»: a name before
+# «kommune». The definite «kommunen» names no one.
+_NAMED = re.compile(r"([A-ZÆØÅ][\w-]+(?: [A-ZÆØÅ][\w-]+)?) (fylkes)?kommunes?(?![\w-])")
+# Capitalised words that can stand before «kommune» without being its name («Hos Moss kommune», «Hver kommune»).
+_NOT_A_NAME = frozenset(
+    {"i", "hos", "for", "fra", "med", "til", "og", "at", "av", "på", "om", "ved", "mot", "som", "når", "der", "her"}
+    | {"etter", "under", "over", "mellom", "blant", "både", "eller", "den", "denne", "dette", "hver", "vår", "vårt"}
+    | {"egen", "eget", "samme", "en", "ei", "et", "ny", "nye", "hele", "alle", "enhver", "annen", "ingen"}
+    | {"tidligere", "dagens", "norsk", "norske", "vertskommune"}
+)
+_TITLE_WEIGHT = 3  # a name in the title or file name counts as three mentions in the text
+# Title or file-name words that say what a document is, for files with no type folder; the first match wins,
+# so «Samling om kompetansestrategien» is a session note.
+_TYPE_IN_TITLE: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("samlingsnotat", re.compile(r"samling|referat|møtenotat")),
+    ("strategi", re.compile(r"strategi|plan(?:en)?\b")),
+    ("erfaring", re.compile(r"erfaring|\bcase\b")),
+)
 
 _DATE_IN_NAME = re.compile(r"(?<!\d)(20\d\d|19\d\d)[-_.]?(0[1-9]|1[0-2])(?:[-_.]?(0[1-9]|[12]\d|3[01]))?(?!\d)")
 _PERIOD = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*[-–/]\s*((?:19|20)\d\d)(?!\d)")
@@ -174,6 +194,56 @@ def theme_key(theme: str) -> str:
     return f"tema_{slug}"
 
 
+def _is_type_folder(name: str) -> bool:
+    return normalise_doc_type(name) != "annet"
+
+
+def named_as_municipalities(text: str) -> dict[str, str]:
+    """Names the text writes as «X kommune» or «X fylkeskommune»: the bare name → the name as stored.
+
+    A kommune is stored by its bare name («Moss»), a county council by its full one («Østfold fylkeskommune»).
+    """
+    names: dict[str, str] = {}
+    for match in _NAMED.finditer(text):
+        words = match.group(1).split()
+        while words and words[0].lower() in _NOT_A_NAME:
+            words.pop(0)
+        if words:
+            bare = unicodedata.normalize("NFC", " ".join(words))
+            names.setdefault(bare, bare + (" fylkeskommune" if match.group(2) else ""))
+    return names
+
+
+def named_in_text(title: str, text: str) -> str:
+    """The municipality a document is about, from the names its title and text give municipalities.
+
+    A word is a municipality's name when the text writes it once as «X kommune» (or «X fylkeskommune»); from
+    then on every «X» and «Xs» counts, as experience notes write «i Halden» far more often than «Halden kommune».
+    The name must count at least twice (a title counts `_TITLE_WEIGHT` times) and make up two thirds of
+    all the names. A text that names three or more municipalities with none standing out belongs to the
+    network (a session note); otherwise ''.
+    """
+    names = named_as_municipalities(f"{title}\n{text}")
+    counts: Counter[str] = Counter()
+    for bare, name in names.items():
+        # «Østfold» alone is the region, not its county council: a fylkeskommune counts only by its full name.
+        form = re.escape(name) + "(?:ns?|s)?" if name != bare else re.escape(bare) + "s?"
+        mention = re.compile(rf"(?<![\w-]){form}(?![\w-])")
+        counts[name] += _TITLE_WEIGHT * len(mention.findall(title)) + len(mention.findall(text))
+    if not counts:
+        return ""
+    name, count = counts.most_common(1)[0]
+    if count >= 2 and 3 * count >= 2 * counts.total():
+        return name
+    return NETWORK if len(counts) >= 3 else ""
+
+
+def type_from_title(*texts: str) -> str:
+    """A document type from words in the title or file name («Kompetanseplan 2024», «referat»), else «annet»."""
+    lowered = " ".join(texts).lower()
+    return next((doc_type for doc_type, words in _TYPE_IN_TITLE if words.search(lowered)), "annet")
+
+
 def _title_from_name(stem: str) -> str:
     words = re.sub(r"^\d{4}-\d{2}-\d{2}[-_ ]*", "", stem).replace("_", " ").replace("-", " ").strip()
     return words[:1].upper() + words[1:] if words else stem
@@ -213,26 +283,33 @@ def resolve(document: SourceDocument, source: str, overrides: Mapping[str, objec
     folders = parts[:-1]
     name = PurePosixPath(source).stem
 
-    municipality = _first(front, "municipality")
-    municipality = (
-        normalise_municipality(str(municipality))
-        if municipality
-        else (normalise_municipality(folders[0]) if folders else "")
-    )
-    doc_type = _first(front, "doc_type")
-    doc_type = (
-        normalise_doc_type(str(doc_type))
-        if doc_type
-        else (normalise_doc_type(folders[1]) if len(folders) > 1 else "annet")
-    )
     first_heading = next((s.heading for s in document.sections if s.heading), "")
     title = str(_first(front, "title") or props.get("title") or first_heading or _title_from_name(name))
+    visibility = parse_visibility(_first(front, "visibility"))
+    # A folder named for a type («strategier/plan.pdf», or `kb ingest Sarpsborg` whose files sit in
+    # «strategier/») says what the file is, not whose it is.
+    owner_folder = folders[0] if folders and not _is_type_folder(folders[0]) else ""
+    type_folder = next((f for f in folders if _is_type_folder(f)), "")
+
+    municipality = _first(front, "municipality") or owner_folder
+    if municipality:
+        municipality = normalise_municipality(str(municipality))
+    elif visibility == "nettverket":
+        # NOTE: only a network document is filed by what its text says. An internal one without a named owner
+        # stays unowned (readable by no member) rather than shown to whichever municipality it mentions most.
+        municipality = named_in_text(f"{title} {_title_from_name(name)}", document.text)
+    doc_type = _first(front, "doc_type")
+    if doc_type:
+        doc_type = normalise_doc_type(str(doc_type))
+    elif type_folder:
+        doc_type = normalise_doc_type(type_folder)
+    else:
+        doc_type = type_from_title(title, _title_from_name(name))
     date = parse_date(_first(front, "date")) or parse_date(props.get("date")) or date_from_name(name)
     period = period_of(name, title)
     if not date and period:
         date = f"{period[:4]}-01-01"
     themes = parse_themes(_first(front, "themes")) or infer_themes(document.text)
-    visibility = parse_visibility(_first(front, "visibility"))
 
     meta: dict[str, Scalar] = {
         "source": source,

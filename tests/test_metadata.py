@@ -48,3 +48,46 @@ def test_period_in_name_gives_period_and_date() -> None:
 def test_themes_are_inferred_when_not_given() -> None:
     text = "Vi rekrutterer sykepleiere. Rekrutteringen gikk bra. Lærlinger fikk fagbrev."
     assert metadata.infer_themes(text)[:2] == ["rekruttering", "lærlinger"]
+
+
+def test_a_type_folder_says_what_a_file_is_not_whose_it_is() -> None:
+    # `kb ingest corpus/Sarpsborg` gives sources such as «strategier/plan.md»
+    text = "Sarpsborg kommune har 5 000 ansatte. I Sarpsborg satser vi på heltid."
+    meta = metadata.resolve(doc(text, heading="Plan"), "strategier/plan.md")
+    assert (meta["municipality"], meta["doc_type"]) == ("Sarpsborg", "strategi")
+    assert metadata.resolve(doc("Ingen navn her.", heading="Plan"), "samlinger/a.md")["municipality"] == ""
+    assert metadata.resolve(doc(), "Moss/2024/erfaringer/a.md")["doc_type"] == "erfaring"
+
+
+def test_a_flat_file_is_filed_under_the_municipality_its_text_is_about() -> None:
+    own = (
+        "Kompetanseplan for Indre Østfold kommune. Vi lærte av Moss kommune. Indre Østfold kommunes mål er "
+        "heltid. I Indre Østfold har vi 3 000 ansatte."
+    )
+    assert metadata.resolve(doc(own), "plan.md")["municipality"] == "Indre Østfold"
+    county = "Gjenopprettingen av Østfold fylkeskommune. Kompetanseforum Østfold, Østfold, Østfold og Moss kommune."
+    assert metadata.named_in_text("Digisprint i Østfold fylkeskommune", county) == "Østfold fylkeskommune"
+    # «Hos»/«Hver» stand before «kommune» without being a name
+    assert metadata.named_in_text("", "Hos Aurskog-Høland kommune. Hver kommune. Aurskog-Høland") == "Aurskog-Høland"
+
+
+def test_a_text_naming_several_municipalities_belongs_to_the_network() -> None:
+    note = "Sted: Sarpsborg kommune. Halden kommune delte. Råde kommune delte. Sarpsborg kommune delte."
+    assert metadata.named_in_text("Samling om heltid", note) == metadata.NETWORK
+    assert metadata.named_in_text("Notat", "Sarpsborg kommune og Halden kommune.") == ""  # neither stands out
+    assert metadata.named_in_text("Notat", "Vi besøkte Halden kommune.") == ""  # once is not enough
+
+
+def test_an_internal_file_is_never_filed_by_what_its_text_mentions() -> None:
+    text = "Halden kommune, Halden kommune, Halden kommune."
+    internal = SourceDocument(sections=(Section(text=text),), front_matter={"tilgang": "intern"})
+    assert metadata.resolve(internal, "notat.md")["municipality"] == ""
+    assert metadata.resolve(doc(text), "notat.md")["municipality"] == "Halden"
+
+
+def test_a_flat_file_takes_its_type_from_its_title() -> None:
+    assert metadata.resolve(doc(heading="Kompetanseplan 2024–2027"), "a.md")["doc_type"] == "strategi"
+    assert metadata.resolve(doc(heading="Samling om kompetansestrategien"), "a.md")["doc_type"] == "samlingsnotat"
+    assert metadata.resolve(doc(), "referat-fra-nettverket.md")["doc_type"] == "samlingsnotat"
+    assert metadata.resolve(doc(heading="Planlegging av turnus"), "a.md")["doc_type"] == "annet"
+    assert metadata.resolve(doc(heading="Kompetanseplan"), "Råde/diverse/a.md")["doc_type"] == "strategi"
