@@ -16,6 +16,55 @@ def test_pdf_keeps_pages_headings_and_norwegian_letters() -> None:
     assert document.properties == {"title": "Kompetanseplan for Æsøy kommune", "date": "2024-05-02"}
 
 
+def _report_pdf(path: Path) -> Path:
+    """A four-page report as municipalities publish them: a running header and footer on every page after the
+    title page, and a sentence that runs over the break between pages 2 and 3."""
+    fpdf = pytest.importorskip("fpdf")
+
+    class Report(fpdf.FPDF):  # type: ignore[name-defined,misc]
+        def header(self) -> None:
+            if self.page_no() > 1:
+                self.set_font("Helvetica", size=9)
+                self.cell(0, 8, "Kompetanseplan for Moss kommune 2024-2027", new_x="LMARGIN", new_y="NEXT")
+
+        def footer(self) -> None:
+            self.set_y(-15)
+            self.set_font("Helvetica", size=9)
+            self.cell(0, 8, f"Moss kommune | {self.page_no()}")
+
+    pdf = Report(format="A4")
+    pdf.set_auto_page_break(auto=False)
+    body = {
+        1: ["Kompetanseplan for Moss kommune 2024-2027", "Planen gjelder alle virksomheter i kommunen."],
+        2: ["Rekruttering", "Vi skal rekruttere flere sykepleiere.", "I 2023 ansatte vi 14 nye sykepleiere og"],
+        3: ["12 nye vernepleiere gjennom studentpraksis.", "Turnover ble lavere."],
+        4: ["Heltid", "Heltidsandelen skal opp til 60 prosent."],
+    }
+    for lines in body.values():
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=11)
+        for line in lines:
+            pdf.cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
+
+
+def test_pdf_drops_running_headers_and_keeps_a_sentence_over_a_page_break_whole(tmp_path: Path) -> None:
+    document = load_path(_report_pdf(tmp_path / "plan.pdf"))
+    assert [(s.page, s.heading) for s in document.sections] == [
+        (1, "Kompetanseplan for Moss kommune 2024-2027"),
+        (2, "Rekruttering"),
+        (3, "Rekruttering"),
+        (4, "Heltid"),
+    ]
+    assert document.text.count("Kompetanseplan for Moss kommune") == 1  # the title page's, not the headers
+    assert "Moss kommune |" not in document.text
+    assert "I 2023 ansatte vi 14 nye sykepleiere og\n12 nye vernepleiere gjennom studentpraksis." in (
+        document.sections[1].text
+    )
+    assert document.sections[2].text == "Turnover ble lavere."
+
+
 def test_docx_keeps_headings_lists_and_tables() -> None:
     document = load_path(DATA / "overskrifter.docx")
     headings = [s.heading for s in document.sections]

@@ -1,9 +1,15 @@
-"""PDF files through pypdf: one section per page and detected heading, page numbers kept."""
+"""PDF files through pypdf: one section per page and detected heading, page numbers kept.
+
+Running headers and footers are dropped, and a sentence that runs over a page break is kept whole on the
+page where it starts.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 import re
+from collections import Counter
 from pathlib import Path
 
 from ingest.loaders import LoadError
@@ -12,12 +18,24 @@ from ingest.types import Section, SourceDocument
 logger = logging.getLogger(__name__)
 
 _PAGE_NUMBER = re.compile(r"^\s*(?:side\s*)?\d{1,3}\s*(?:(?:/|av)\s*\d{1,3})?\s*$", re.IGNORECASE)
+EDGE_LINES = 2  # lines at the top and at the bottom of a page where running headers and footers sit
+RUNNING_SHARE = 0.5  # a line at a page edge on at least this share of the pages (and 3) is a header or footer
+_CLOSED = ".!?:;"  # a line ending in one of these ends its sentence
+
+
+# Words a heading does not end on, but a line broken mid-sentence often does («… 14 nye sykepleiere og»).
+_OPEN_ENDINGS = frozenset(
+    {"og", "eller", "men", "i", "på", "av", "for", "til", "med", "om", "fra", "som", "at", "en", "et", "ei", "den"}
+    | {"det", "de", "å"}
+)
 
 
 def _looks_like_heading(line: str, next_line: str) -> bool:
     """A short line without closing punctuation, followed by longer body text, is taken as a heading."""
     stripped = line.strip()
     if not 2 < len(stripped) <= 70 or stripped[-1] in ".,:;!?)-–" or stripped[0] in "-•*–(":
+        return False
+    if stripped.split()[-1].lower() in _OPEN_ENDINGS:
         return False
     if not (stripped[0].isupper() or stripped[0].isdigit()) or not any(ch.isalpha() for ch in stripped):
         return False
@@ -41,6 +59,53 @@ def split_page(text: str, page: int, heading: str) -> tuple[list[Section], str]:
     if "".join(buffer).strip():
         sections.append(Section(text="\n".join(buffer).strip(), heading=heading, page=page))
     return sections, heading
+
+
+def _edge_key(line: str) -> str:
+    """A page-edge line as compared across pages: digits (page numbers, years) and spacing ignored."""
+    return re.sub(r"\d+", "#", " ".join(line.split()).lower())
+
+
+def running_lines(pages: list[str]) -> frozenset[str]:
+    """The running headers and footers of a document: edge lines repeated on at least half its pages (3+)."""
+    if len(pages) < 3:
+        return frozenset()
+    seen: Counter[str] = Counter()
+    for text in pages:
+        lines = [ln for ln in text.split("\n") if ln.strip()]
+        seen.update({_edge_key(ln) for ln in lines[:EDGE_LINES] + lines[-EDGE_LINES:]})
+    need = max(3, math.ceil(RUNNING_SHARE * len(pages)))
+    return frozenset(key for key, count in seen.items() if count >= need and key)
+
+
+def strip_running(text: str, running: frozenset[str], *, keep_top: bool = False) -> str:
+    """The page without its running header and footer lines (the top ones kept on a title page)."""
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    top, bottom = 0, len(lines)
+    while not keep_top and top < min(EDGE_LINES, bottom) and _edge_key(lines[top]) in running:
+        top += 1
+    while bottom > top and len(lines) - bottom < EDGE_LINES and _edge_key(lines[bottom - 1]) in running:
+        bottom -= 1
+    return "\n".join(lines[top:bottom])
+
+
+def join_across_pages(sections: list[Section], page_sections: list[Section]) -> list[Section]:
+    """Move the end of a sentence that runs over a page break back to the page it started on.
+
+    The next page's first section must continue the same heading (no heading at the top of the page); its
+    lines up to the first one that closes a sentence join the previous section, which keeps its page number.
+    """
+    if not sections or not page_sections:
+        return page_sections
+    last, first = sections[-1], page_sections[0]
+    if last.text.rstrip()[-1:] in _CLOSED or first.heading != last.heading:
+        return page_sections
+    lines = first.text.split("\n")
+    cut = next((i + 1 for i, ln in enumerate(lines) if ln.rstrip()[-1:] in _CLOSED), len(lines))
+    sections[-1] = Section(text=last.text + "\n" + "\n".join(lines[:cut]), heading=last.heading, page=last.page)
+    rest = "\n".join(lines[cut:]).strip()
+    head = [Section(text=rest, heading=first.heading, page=first.page)] if rest else []
+    return head + page_sections[1:]
 
 
 def _properties(reader: object) -> dict[str, str]:
@@ -90,9 +155,10 @@ def load(path: Path) -> SourceDocument:
         raise LoadError(f"PDF-en kan ikke leses ({type(exc).__name__}: {exc})") from exc
     if not any(p.strip() for p in pages):
         raise LoadError("PDF-en har ingen tekst som kan hentes ut (skannet bilde?); kjør OCR først")
+    running = running_lines(pages)
     sections: list[Section] = []
     heading = ""
     for number, text in enumerate(pages, start=1):
-        page_sections, heading = split_page(text, number, heading)
-        sections.extend(page_sections)
+        page_sections, heading = split_page(strip_running(text, running, keep_top=number == 1), number, heading)
+        sections.extend(join_across_pages(sections, page_sections))
     return SourceDocument(sections=tuple(sections), properties=_properties(reader), loader="pdf")
