@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.chunking import split_sentences
-from ingest.metadata import NETWORK
+from ingest.metadata import NETWORK, named_as_municipalities
 from kb.generator import Generator, GeneratorError
 from kb.lexical import analyse, words
 from kb.sentence_cache import SentenceVectors
@@ -808,6 +808,8 @@ class Retrieved:
 
     novelty: float = 0.0  # IDF share of the question's content words that occur nowhere in the store
     pool: list[Span] = field(default_factory=list)  # every sentence read, for continuations
+    absent: tuple[str, ...] = ()  # municipalities the question names («Moss kommune») with no documents here
+    members: tuple[str, ...] = ()  # the municipalities that have documents, to name when one is absent
 
     @property
     def signal(self) -> float:
@@ -819,7 +821,7 @@ class Retrieved:
     @property
     def answered(self) -> bool:
         """Whether the store has something close enough to the question."""
-        return self.signal >= self.threshold
+        return not self.absent and self.signal >= self.threshold
 
 
 def focus(hits: Sequence[Hit], comparison: bool, newer: Mapping[str, str] | None = None) -> dict[str, float]:
@@ -901,6 +903,7 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieve
     known = sorted({d.municipality for d in docs if d.municipality})
     newer = {d.source: d.superseded_by for d in docs if getattr(d, "superseded_by", "")}
     named = named_municipalities(question, known)
+    absent = () if named or filters.municipalities else absent_municipalities(kb, question, known)
     comparison = is_comparison(question) and len(named) != 1
     scope = list(filters.municipalities)
     if not scope and named and not comparison:
@@ -922,7 +925,51 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieve
     rank = {s: i for i, s in enumerate(sorted(documents, key=lambda s: -documents[s]))}
     candidates = [replace(c, span=replace(c.span, rank=rank.get(c.span.hit.source, 0))) for c in candidates]
     pool = [replace(s, rank=rank.get(s.hit.source, 0)) for h in chunks for s in sentence_spans(h)]
-    return Retrieved(question, hits, candidates, min_score(kb), scope, comparison, novelty(kb, question, ignore), pool)
+    return Retrieved(
+        question,
+        hits,
+        candidates,
+        min_score(kb),
+        scope,
+        comparison,
+        novelty(kb, question, ignore),
+        pool,
+        absent=absent,
+        members=tuple(m for m in known if m != NETWORK),
+    )
+
+
+def absent_municipalities(kb: Any, question: str, known: Sequence[str]) -> tuple[str, ...]:
+    """Municipalities the question writes as «X kommune» that no stored text mentions («Moss kommune»).
+
+    Every other municipality's experience would be an answer to a question nobody asked, so such a question
+    is refused and the refusal says why. A name that some document mentions (Moss presenting at a session)
+    is left to the search; as a name it is matched with its capitals, so «i indre Østfold» (the region) does
+    not mention Indre Østfold kommune. The question's first word is not read as a name: «Liten kommune – …».
+    """
+    text = question[:1].lower() + question[1:]
+    have = {name.lower() for name in known}
+    unknown = {bare: name for bare, name in named_as_municipalities(text).items() if name.lower() not in have}
+    if not unknown:
+        return ()
+    lexical = kb.lexical()
+    scope = getattr(kb, "visible_to", None)
+    keep = lexical.mask(Filters(visible_to=scope)) if scope is not None else None
+    texts = [t for i, t in enumerate(lexical.texts) if keep is None or keep[i]]
+    return tuple(
+        name
+        for bare, name in unknown.items()
+        if not any(re.search(rf"(?<![\w-]){re.escape(bare)}(?![\w-])", t) for t in texts)
+    )
+
+
+def _absent_text(retrieved: Retrieved) -> str:
+    """The refusal for a municipality without documents, naming those that have some."""
+    names = " og ".join(f"{name} kommune" if "kommune" not in name else name for name in retrieved.absent)
+    text = f"{NOT_FOUND} Erfaringsbanken har ingen dokumenter fra {names}."
+    if retrieved.members:
+        text += f" Kommunene med dokumenter er {', '.join(retrieved.members)}."
+    return text
 
 
 def novelty(kb: Any, question: str, ignore_words: Sequence[str] = ()) -> float:
@@ -942,7 +989,8 @@ def novelty(kb: Any, question: str, ignore_words: Sequence[str] = ()) -> float:
 def compose(retrieved: Retrieved) -> Answer:
     """The extractive answer: verbatim sentences grouped by municipality, each with its citation."""
     if not retrieved.answered:
-        return Answer(text=NOT_FOUND, citations=(), answered=False, mode="extractive")
+        text = _absent_text(retrieved) if retrieved.absent else NOT_FOUND
+        return Answer(text=text, citations=(), answered=False, mode="extractive")
     composer = _Composer()
     if retrieved.comparison:
         sections = _pick_sections(retrieved.candidates, retrieved.threshold, retrieved.pool)

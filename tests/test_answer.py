@@ -165,6 +165,22 @@ def test_inflected_county_name_scopes_to_county(kb) -> None:  # type: ignore[no-
     assert "fra 40 til 61 prosent" in answer.text
 
 
+def test_a_municipality_without_documents_is_refused_by_name(kb) -> None:  # type: ignore[no-untyped-def]
+    # Halden's heltid would answer the words; it does not answer a question about Moss.
+    answer = ask(kb, "Hvordan økte Moss kommune heltidsandelen i sykehjemmene?")
+    assert not answer.answered and answer.citations == ()
+    assert answer.text.startswith(NOT_FOUND)
+    assert "ingen dokumenter fra Moss kommune" in answer.text
+    assert "Halden, Råde, Sarpsborg, Østfold fylkeskommune" in answer.text  # whose documents there are
+    # a name the documents mention is left to the search: Halden's note names Moss kommune
+    extra = Path(kb.settings.home) / "ekstra"
+    write(extra, "Halden/erfaringer/moss.md", "# Besøk\n\nVi besøkte Moss kommune.")
+    kb.ingest([extra])
+    assert "ingen dokumenter" not in ask(kb, "Hvordan økte Moss kommune heltidsandelen i sykehjemmene?").text
+    # the first word of a question is capitalised whatever it is
+    assert "ingen dokumenter" not in ask(kb, "Liten kommune: hvordan økte heltidsandelen?").text
+
+
 def test_explicit_filter_wins_over_question(kb) -> None:  # type: ignore[no-untyped-def]
     answer = ask(
         kb,
