@@ -238,6 +238,16 @@ def named_in_text(title: str, text: str) -> str:
     return NETWORK if len(counts) >= 3 else ""
 
 
+def _is_filing_place(folder: str) -> bool:
+    """Whether a top folder is only where a file was put («nye/», «2024/», «import/»), not whose it is.
+
+    A municipality's folder is written as a name: capitalised, without digits. A capitalised folder stays
+    the owner even when its documents never name it (a predecessor's strategy filed with its successor).
+    """
+    name = folder.strip()
+    return normalise_municipality(name) != NETWORK and (not name[:1].isupper() or any(c.isdigit() for c in name))
+
+
 def type_from_title(*texts: str) -> str:
     """A document type from words in the title or file name («Kompetanseplan 2024», «referat»), else «annet»."""
     lowered = " ".join(texts).lower()
@@ -291,13 +301,17 @@ def resolve(document: SourceDocument, source: str, overrides: Mapping[str, objec
     owner_folder = folders[0] if folders and not _is_type_folder(folders[0]) else ""
     type_folder = next((f for f in folders if _is_type_folder(f)), "")
 
-    municipality = _first(front, "municipality") or owner_folder
+    municipality = str(_first(front, "municipality") or "")
+    # NOTE: only a network document is filed by what its text says. An internal one without a named owner
+    # stays unowned (readable by no member) rather than shown to whichever municipality it mentions most.
+    by_text = visibility == "nettverket" and not municipality
+    if by_text and owner_folder and not _is_filing_place(owner_folder):
+        municipality, by_text = owner_folder, False
     if municipality:
-        municipality = normalise_municipality(str(municipality))
-    elif visibility == "nettverket":
-        # NOTE: only a network document is filed by what its text says. An internal one without a named owner
-        # stays unowned (readable by no member) rather than shown to whichever municipality it mentions most.
-        municipality = named_in_text(f"{title} {_title_from_name(name)}", document.text)
+        municipality = normalise_municipality(municipality)
+    elif by_text:
+        named = named_in_text(f"{title} {_title_from_name(name)}", document.text)
+        municipality = named or (normalise_municipality(owner_folder) if owner_folder else "")
     doc_type = _first(front, "doc_type")
     if doc_type:
         doc_type = normalise_doc_type(str(doc_type))

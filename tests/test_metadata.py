@@ -91,3 +91,20 @@ def test_a_flat_file_takes_its_type_from_its_title() -> None:
     assert metadata.resolve(doc(), "referat-fra-nettverket.md")["doc_type"] == "samlingsnotat"
     assert metadata.resolve(doc(heading="Planlegging av turnus"), "a.md")["doc_type"] == "annet"
     assert metadata.resolve(doc(heading="Kompetanseplan"), "Råde/diverse/a.md")["doc_type"] == "strategi"
+
+
+def test_a_top_folder_not_written_as_a_name_is_a_filing_place_not_an_owner() -> None:
+    text = "Kompetanseplan for Moss kommune. I Moss har vi 2 500 ansatte."
+    for folder in ("nye", "2024", "import", "Mottatt 2025"):
+        assert metadata.resolve(doc(text), f"{folder}/plan.md")["municipality"] == "Moss", folder
+    assert metadata.resolve(doc(text), "moss/plan.md")["municipality"] == "Moss"  # the name as the text writes it
+    # a capitalised folder is the owner, even when the text names another municipality more
+    assert metadata.resolve(doc(text), "Råde/plan.md")["municipality"] == "Råde"
+    assert (
+        metadata.resolve(doc("Vi i Halden kommune lærte av Moss kommune og Moss kommune."), "Halden/a.md")[
+            "municipality"
+        ]
+        == "Halden"
+    )
+    assert metadata.resolve(doc("Ingen navn."), "nye/a.md")["municipality"] == "nye"
+    assert metadata.resolve(doc(text), "Nettverket/a.md")["municipality"] == metadata.NETWORK
