@@ -74,6 +74,24 @@ def test_docx_keeps_headings_lists_and_tables() -> None:
     assert document.properties["date"] == "2024-09-01"
 
 
+def test_docx_bold_lines_typed_as_headings_start_sections(tmp_path: Path) -> None:
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    document.add_paragraph().add_run("Bakgrunn").bold = True
+    document.add_paragraph("Moss kommune har 2 500 ansatte.")
+    line = document.add_paragraph()
+    line.add_run("Viktig: ").bold = True
+    line.add_run("dette er brødtekst.")
+    document.add_paragraph().add_run("Dette er en fet setning i teksten.").bold = True
+    document.add_paragraph(style="List Bullet").add_run("Fadder").bold = True
+    document.add_paragraph().add_run("Resultater").bold = True
+    document.add_paragraph("Turnover falt til 12 prosent.")
+    document.save(str(tmp_path / "notat.docx"))
+    sections = load_path(tmp_path / "notat.docx").sections
+    assert [s.heading for s in sections] == ["Bakgrunn", "Resultater"]
+    assert "Dette er en fet setning i teksten." in sections[0].text and "- Fadder" in sections[0].text
+
+
 def test_markdown_front_matter_and_inline_markup() -> None:
     with_fm = load_path(DATA / "med_front_matter.md")
     assert with_fm.front_matter["kommune"] == "Moss"

@@ -9,14 +9,24 @@ from ingest.loaders import LoadError
 from ingest.types import Section, SourceDocument
 
 _HEADING_STYLES = ("heading", "overskrift", "title", "tittel")
+BOLD_HEADING_CHARS = 80  # a bold paragraph longer than this is emphasis, not a heading
 
 
 def _is_heading(style_name: str) -> bool:
     return style_name.strip().lower().startswith(_HEADING_STYLES)
 
 
+def _bold_line(paragraph: object) -> bool:
+    """A short paragraph set all in bold, without closing punctuation: a heading typed without a heading style."""
+    text = paragraph.text.strip()  # type: ignore[attr-defined]
+    if not 2 < len(text) <= BOLD_HEADING_CHARS or text[-1] in ".,;:!?":
+        return False
+    runs = [r for r in paragraph.runs if r.text.strip()]  # type: ignore[attr-defined]
+    return bool(runs) and all(r.bold for r in runs)
+
+
 def _iter_blocks(document: object) -> list[tuple[str, str]]:
-    """Paragraphs and tables in document order as (style, text)."""
+    """Paragraphs and tables in document order as (style, text); a bold line's style is «heading»."""
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
@@ -24,7 +34,8 @@ def _iter_blocks(document: object) -> list[tuple[str, str]]:
     for item in document.iter_inner_content():  # type: ignore[attr-defined]
         if isinstance(item, Paragraph):
             style = item.style.name if item.style is not None else ""
-            blocks.append((style, item.text))
+            typed = not _is_heading(style) and "list" not in style.lower() and _bold_line(item)
+            blocks.append(("heading" if typed else style, item.text))
         elif isinstance(item, Table):
             for row in item.rows:
                 cells = [c.text.strip() for c in row.cells]
