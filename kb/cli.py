@@ -599,7 +599,7 @@ def eval_(
     modes = modes or ev.MODES
     questions = ev.load_questions(set_ or ev.DEFAULT_SET)
     click.echo(f"Bygger evalueringsindeks for {corpus or ev.DEFAULT_CORPUS} …", err=True)
-    kb = ev.eval_kb(settings, "corpus", corpus or ev.DEFAULT_CORPUS)
+    kb = ev.eval_kb(settings, ev.store_name(corpus), corpus or ev.DEFAULT_CORPUS)
     output: dict[str, Any] = {"own": ev.evaluate(kb, questions, modes)}
     if not json_:
         click.echo(ev.format_table(output["own"], "Erfaringsbankens eget spørsmålssett"))

@@ -8,10 +8,12 @@ figures never depend on what a user has ingested.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
 import math
 import random
+import re
 import statistics
 import time
 from collections import defaultdict
@@ -161,6 +163,19 @@ def _version_check(ranked: Sequence[str], relevant: Iterable[str], superseded: d
 
 
 # --- stores for the evaluation sets ------------------------------------------------------------------------
+def store_name(corpus: Path | None) -> str:
+    """The eval store's folder name for a labelled corpus: «corpus» for ours, one per folder for any other.
+
+    Each folder needs its own store: the store is pruned to the folder it was last built from, so a shared one
+    would throw away our corpus to measure another and rebuild it on the next plain `kb eval`.
+    """
+    if corpus is None or corpus.resolve() == DEFAULT_CORPUS.resolve():
+        return "corpus"
+    path = corpus.resolve()
+    slug = re.sub(r"[^a-z0-9]+", "-", path.name.lower()).strip("-") or "folder"
+    return f"corpus-{slug}-{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
+
+
 def eval_kb(settings: Settings, name: str, root: Path, *, embedder: Any = None) -> Any:
     """A KnowledgeBase over `root` in HOME/eval/<name> (ingested on first use, then only changes)."""
     from kb.base import KnowledgeBase

@@ -67,3 +67,12 @@ def test_eval_answers_on_norquad(mini_corpus: Path, tmp_path: Path) -> None:
     assert nq["verbatim"] == 1.0  # every citation quotes its NorQuAD passage
     assert nq["facts"] == 1.0  # each one-sentence passage holds its answer span, and the answer quotes it
     assert "fact_recall" in data["answers"]
+
+
+def test_each_labelled_folder_gets_its_own_eval_store(tmp_path: Path) -> None:
+    from kb.evaluation import DEFAULT_CORPUS, store_name
+
+    assert store_name(None) == store_name(DEFAULT_CORPUS) == "corpus"
+    other, same_name = tmp_path / "a" / "docs", tmp_path / "b" / "docs"
+    assert store_name(other).startswith("corpus-docs-")
+    assert len({store_name(None), store_name(other), store_name(same_name)}) == 3
