@@ -213,10 +213,17 @@ def _field_line(stripped: str, previous: str, following: str) -> bool:
     return any(not other.strip() or _FIELD.match(other.strip()) for other in (previous, following))
 
 
-def _blocks(text: str) -> list[tuple[int, int]]:
+def _masthead(stripped: str) -> bool:
+    """A line of parts set apart by « · » or « | » without a sentence's end: «Moss kommune · HR · Mai 2025»."""
+    parted = " · " in stripped or " | " in stripped
+    return parted and not stripped.startswith("|") and stripped[-1] not in ".!?"  # a table row is no masthead
+
+
+def _blocks(text: str, heading: str = "") -> list[tuple[int, int]]:
     """Paragraphs, list items, table rows and field lines as (start, end) offsets.
 
-    Headings, table header rows and blank lines end a block and are not part of one.
+    Headings (the section's own `heading` too, however long), table header rows, masthead lines and blank
+    lines end a block and are not part of one.
     """
     lines = text.splitlines(keepends=True)
     blocks: list[tuple[int, int]] = []
@@ -228,8 +235,15 @@ def _blocks(text: str) -> list[tuple[int, int]]:
         following = lines[i + 1] if i + 1 < len(lines) else ""
         previous = lines[i - 1] if i else ""
         header = bool(_TABLE_RULE.match(following.strip())) and bool(following.strip())
-        alone = (_table_row(stripped) and not header) or _field_line(stripped, previous, following)
-        skip = not stripped or bool(_HEADING.match(line)) or stripped.startswith("|") or _is_heading(line, following)
+        named = stripped == heading or _masthead(stripped)  # the section's title or a masthead: never text
+        alone = not named and ((_table_row(stripped) and not header) or _field_line(stripped, previous, following))
+        skip = (
+            named
+            or not stripped
+            or bool(_HEADING.match(line))
+            or stripped.startswith("|")
+            or _is_heading(line, following)
+        )
         if (skip or alone or _BULLET.match(line)) and start is not None:
             blocks.append((start, line_start))
             start = None
@@ -264,7 +278,7 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
     text = hit.text
     spans: list[Span] = []
     quoted = -1  # the end of the last list quoted whole
-    for number, (block_start, block_end) in enumerate(_blocks(text)):
+    for number, (block_start, block_end) in enumerate(_blocks(text, hit.heading.strip())):
         block = text[block_start:block_end]
         if block.startswith("|"):
             span = Span(hit, block_start, block_end, rank, number, True)

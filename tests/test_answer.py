@@ -285,6 +285,16 @@ def _displays(text: str, source: str = "a.md") -> list[str]:
     return [s.display for s in sentence_spans(Hit(id="t", text=text, source=source, score=1.0))]
 
 
+def test_a_long_section_title_and_a_masthead_line_are_not_answer_sentences() -> None:
+    title = "Erfaringsdeling: Heltid i Indre – langvakter og årsturnus ved Trøgstad helse- og omsorgssenter"
+    text = f"{title}\nIndre Østfold kommune · Helse og mestring · Oppdatert mai 2025\nVi innførte langvakter i 2023."
+    hit = Hit(id="t", text=text, source="a.docx", score=1.0, metadata={"heading": title})
+    assert [s.display for s in sentence_spans(hit)] == ["Vi innførte langvakter i 2023."]
+    # a sentence that happens to hold a separator is still a sentence
+    assert _displays("Vi målte to ting: turnover | sykefravær, og begge falt.") != []
+    assert _displays("| Tiltak | Ansvar |\n| --- | --- |\n| Dele malen for seniorsamtale | HR i Halden |") != []
+
+
 def test_the_wrapped_tail_of_a_sentence_before_a_list_is_not_a_heading() -> None:
     # From a PDF: the line after the break is short, unpunctuated and followed by a list, like a heading, but it
     # holds the end of one sentence and the start of the next («Tiltakene er»). Headings still start a block.

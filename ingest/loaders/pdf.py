@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 _PAGE_NUMBER = re.compile(r"^\s*(?:side\s*)?\d{1,3}\s*(?:(?:/|av)\s*\d{1,3})?\s*$", re.IGNORECASE)
 EDGE_LINES = 2  # lines at the top and at the bottom of a page where running headers and footers sit
-RUNNING_SHARE = 0.5  # a line at a page edge on at least this share of the pages (and 3) is a header or footer
+RUNNING_SHARE = 0.5  # a line at a page edge on at least this share of the pages (and two) is a header or footer
 _CLOSED = ".!?:;"  # a line ending in one of these ends its sentence
 
 
@@ -67,14 +67,14 @@ def _edge_key(line: str) -> str:
 
 
 def running_lines(pages: list[str]) -> frozenset[str]:
-    """The running headers and footers of a document: edge lines repeated on at least half its pages (3+)."""
+    """The running headers and footers of a 3+ page document: edge lines repeated on half its pages (2+)."""
     if len(pages) < 3:
         return frozenset()
     seen: Counter[str] = Counter()
     for text in pages:
         lines = [ln for ln in text.split("\n") if ln.strip()]
         seen.update({_edge_key(ln) for ln in lines[:EDGE_LINES] + lines[-EDGE_LINES:]})
-    need = max(3, math.ceil(RUNNING_SHARE * len(pages)))
+    need = max(2, math.ceil(RUNNING_SHARE * len(pages)))
     return frozenset(key for key, count in seen.items() if count >= need and key)
 
 
