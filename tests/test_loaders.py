@@ -63,6 +63,17 @@ def test_pdf_drops_running_headers_and_keeps_a_sentence_over_a_page_break_whole(
         document.sections[1].text
     )
     assert document.sections[2].text == "Turnover ble lavere."
+    assert document.properties["title"] == "Kompetanseplan for Moss kommune 2024-2027"  # no title in its metadata
+
+
+def test_a_pdf_title_is_read_from_its_first_lines_with_the_period_under_it() -> None:
+    from ingest.loaders.pdf import title_from_first_page
+
+    first_page = "Kompetanseplan for helse og velferd\n2025-2029\nVåler kommune\n1. Innledning\nVi har 520 ansatte."
+    assert title_from_first_page(first_page) == "Kompetanseplan for helse og velferd 2025-2029"
+    assert title_from_first_page("Plan\n2025–2029\n") == "Plan 2025–2029"
+    assert title_from_first_page("Strategisk plan\nVåler kommune") == "Strategisk plan"
+    assert title_from_first_page("Kommunen har vedtatt en ny plan for perioden.\nMer tekst") == ""
 
 
 def test_docx_keeps_headings_lists_and_tables() -> None:

@@ -108,6 +108,23 @@ def join_across_pages(sections: list[Section], page_sections: list[Section]) -> 
     return head + page_sections[1:]
 
 
+_PERIOD_LINE = re.compile(r"^(?:19|20)\d\d(?:\s*[-–]\s*(?:19|20)\d\d)?$")  # «2025-2029» under a title
+
+
+def title_from_first_page(text: str) -> str:
+    """The title a PDF opens with, when its metadata has none: the first line, with a period line under it.
+
+    «Kompetanseplan for helse og velferd» / «2025-2029» gives «Kompetanseplan for helse og velferd 2025-2029».
+    A first line that reads as a sentence (closing punctuation, or over 100 characters) is no title.
+    """
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    if not lines or len(lines[0]) > 100 or lines[0][-1] in ".,;:!?":
+        return ""
+    if len(lines) > 1 and _PERIOD_LINE.match(lines[1]):
+        return f"{lines[0]} {lines[1]}"
+    return lines[0]
+
+
 def _properties(reader: object) -> dict[str, str]:
     props: dict[str, str] = {}
     try:
@@ -161,4 +178,7 @@ def load(path: Path) -> SourceDocument:
     for number, text in enumerate(pages, start=1):
         page_sections, heading = split_page(strip_running(text, running, keep_top=number == 1), number, heading)
         sections.extend(join_across_pages(sections, page_sections))
-    return SourceDocument(sections=tuple(sections), properties=_properties(reader), loader="pdf")
+    properties = _properties(reader)
+    if "title" not in properties and (title := title_from_first_page(pages[0])):
+        properties["title"] = title
+    return SourceDocument(sections=tuple(sections), properties=properties, loader="pdf")
