@@ -117,6 +117,19 @@ def test_text_falls_back_to_windows_1252() -> None:
     assert "Sykefraværet i Ørje gikk ned – til 6,1 prosent" in document.text
 
 
+def test_text_is_split_at_underlined_and_all_caps_headings(tmp_path: Path) -> None:
+    (tmp_path / "notat.txt").write_text(
+        "Ny i Våler – introduksjon\n=========================\n\nVåler kommune, april 2025\n\n"
+        "BAKGRUNN\n\nI 2022 sluttet 24 prosent.\nNAV og HMS nevnes midt i teksten.\n\n"
+        "Hva vi gjorde\n-------------\nVi innførte fadder.\n\nVIKTIG: SVAR INNEN 1. MARS.\n",
+        encoding="utf-8",
+    )
+    sections = load_path(tmp_path / "notat.txt").sections
+    assert [s.heading for s in sections] == ["Ny i Våler – introduksjon", "BAKGRUNN", "Hva vi gjorde"]
+    assert "=====" not in sections[0].text and "-----" not in sections[2].text
+    assert sections[2].text.endswith("VIKTIG: SVAR INNEN 1. MARS.")  # a shouted sentence is no heading
+
+
 def test_html_drops_scripts_and_navigation() -> None:
     document = load_path(DATA / "side.html")
     assert document.properties["title"] == "Nyhet om lærlinger"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import re
 from pathlib import Path
 
 from ingest.loaders import LoadError
@@ -52,6 +53,43 @@ def read_text(path: Path) -> str:
     return decode(path.read_bytes()).replace("\r\n", "\n").replace("\r", "\n")
 
 
+_UNDERLINE = re.compile(r"^\s*(?:={3,}|-{3,})\s*$")  # «BAKGRUNN» / «--------»: a setext heading's rule
+HEADING_CHARS = 80  # a heading line is at most this long
+
+
+def _is_heading(line: str, previous: str, following: str) -> bool:
+    """A line underlined with === or ---, or an ALL-CAPS line standing alone after a blank line."""
+    stripped = line.strip()
+    if not stripped or len(stripped) > HEADING_CHARS or _UNDERLINE.match(stripped):
+        return False
+    if _UNDERLINE.match(following):
+        return True
+    letters = [ch for ch in stripped if ch.isalpha()]
+    shouting = len(letters) >= 3 and all(ch.isupper() for ch in letters) and stripped[-1] not in ".!?"
+    return shouting and not previous.strip()
+
+
+def split_sections(text: str) -> list[Section]:
+    """Sections at the headings a plain text marks («BAKGRUNN» over «--------», ALL-CAPS lines)."""
+    lines = text.split("\n")
+    sections: list[Section] = []
+    heading, buffer = "", []
+    for i, line in enumerate(lines):
+        previous = lines[i - 1] if i else ""
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if _UNDERLINE.match(line) and _is_heading(previous, lines[i - 2] if i > 1 else "", line):
+            continue  # the rule under a heading
+        if _is_heading(line, previous, following):
+            if "".join(buffer).strip():
+                sections.append(Section(text="\n".join(buffer).strip(), heading=heading))
+            heading, buffer = line.strip(), [line.strip()]
+            continue
+        buffer.append(line)
+    if "".join(buffer).strip():
+        sections.append(Section(text="\n".join(buffer).strip(), heading=heading))
+    return sections or [Section(text=text)]
+
+
 def load(path: Path) -> SourceDocument:
-    """Load a plain text file as one section."""
-    return SourceDocument(sections=(Section(text=read_text(path)),), loader="text")
+    """Load a plain text file, split at the headings it marks."""
+    return SourceDocument(sections=tuple(split_sections(read_text(path))), loader="text")
