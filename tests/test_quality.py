@@ -56,10 +56,10 @@ def test_answers_stay_above_their_measured_floors(corpus_kb) -> None:  # type: i
     rows = load_questions([ev.DEFAULT_SET])
     result = evaluate_answers(corpus_kb, rows)
     assert result["verbatim"] == 1.0  # every citation quotes its source: a target, met
-    assert result["refused"] >= 0.90  # target, met (17 of 18)
+    assert result["refused"] >= 0.90  # target, met (18 of 18)
     assert result["answered"] >= 0.95  # target, met (138 of 145)
     assert result["facts"] >= 0.50  # target 0.85; measured 0.524
-    assert result["fact_recall"] >= 0.58  # no target; measured 0.614 (key facts counted one by one)
+    assert result["fact_recall"] >= 0.58  # no target; measured 0.611 (key facts counted one by one)
 
 
 def test_nynorsk_questions_are_answered_like_bokmål_ones(corpus_kb) -> None:  # type: ignore[no-untyped-def]
@@ -70,4 +70,27 @@ def test_nynorsk_questions_are_answered_like_bokmål_ones(corpus_kb) -> None:  #
     result = evaluate_answers(corpus_kb, rows)
     assert result["answered"] >= 0.92  # measured 0.964 (27 of 28); before nynorsk was read, 0.464 (13 of 28)
     assert result["refused"] == 1.0  # 5 of 5
+    assert result["verbatim"] == 1.0
+
+
+def test_documents_from_new_municipalities_in_a_flat_folder(tmp_path: Path, real_model_dir: Path) -> None:
+    """evalsets/nye-kommuner: nine documents nobody here wrote against, from four municipalities not in corpus/,
+    dropped in one folder without front matter; the store must file them by their text and answer from them."""
+    from kb.answer_eval import evaluate_answers, load_questions
+    from kb.base import KnowledgeBase
+    from kb.config import Settings
+
+    folder = REPO_ROOT / "evalsets" / "nye-kommuner"
+    (tmp_path / "models").mkdir()
+    os.symlink(real_model_dir, tmp_path / "models" / real_model_dir.name)
+    kb = KnowledgeBase(Settings(home=tmp_path, embed_model=real_model_dir.name))
+    report = kb.ingest([folder / "dokumenter"])
+    assert report.skipped == [] and len(report.added) == 9
+    owners = {d.municipality for d in kb.documents()}
+    assert owners == {"Moss", "Indre Østfold", "Hvaler", "Våler", "Læringsnettverket"}
+    retrieval = ev.evaluate(kb, ev.load_questions(folder / "questions.jsonl"), ("hybrid",))
+    assert retrieval["modes"]["hybrid"]["overall"]["recall@5"] >= 0.95  # measured 1.000
+    result = evaluate_answers(kb, load_questions([folder / "questions.jsonl"]))
+    assert result["answered"] >= 0.95  # measured 0.958 (23 of 24)
+    assert result["refused"] >= 0.75  # measured 0.750 (6 of 8); 0.375 before the text named the municipality
     assert result["verbatim"] == 1.0
