@@ -301,15 +301,15 @@ def resolve(document: SourceDocument, source: str, overrides: Mapping[str, objec
     owner_folder = folders[0] if folders and not _is_type_folder(folders[0]) else ""
     type_folder = next((f for f in folders if _is_type_folder(f)), "")
 
-    municipality = str(_first(front, "municipality") or "")
-    # NOTE: only a network document is filed by what its text says. An internal one without a named owner
+    # NOTE: only a network document is filed by what its text says. An internal one takes its folder, or
     # stays unowned (readable by no member) rather than shown to whichever municipality it mentions most.
-    by_text = visibility == "nettverket" and not municipality
-    if by_text and owner_folder and not _is_filing_place(owner_folder):
-        municipality, by_text = owner_folder, False
+    network = visibility == "nettverket"
+    municipality = str(_first(front, "municipality") or "")
+    if not municipality and owner_folder and not (network and _is_filing_place(owner_folder)):
+        municipality = owner_folder
     if municipality:
         municipality = normalise_municipality(municipality)
-    elif by_text:
+    elif network:
         named = named_in_text(f"{title} {_title_from_name(name)}", document.text)
         municipality = named or (normalise_municipality(owner_folder) if owner_folder else "")
     doc_type = _first(front, "doc_type")

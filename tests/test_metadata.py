@@ -82,6 +82,8 @@ def test_an_internal_file_is_never_filed_by_what_its_text_mentions() -> None:
     text = "Halden kommune, Halden kommune, Halden kommune."
     internal = SourceDocument(sections=(Section(text=text),), front_matter={"tilgang": "intern"})
     assert metadata.resolve(internal, "notat.md")["municipality"] == ""
+    assert metadata.resolve(internal, "Råde/notat.md")["municipality"] == "Råde"  # its folder still owns it
+    assert metadata.resolve(internal, "nye/notat.md")["municipality"] == "nye"
     assert metadata.resolve(doc(text), "notat.md")["municipality"] == "Halden"
 
 
