@@ -453,6 +453,13 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
 _IDF: dict[str, tuple[str, dict[str, float], float]] = {}
 
 
+def _visible_texts(kb: Any, lexical: Any) -> list[str]:
+    """The stored chunk texts the reader may see (kb.access.UserView.visible_to), all of them otherwise."""
+    scope = getattr(kb, "visible_to", None)
+    keep = lexical.mask(Filters(visible_to=scope)) if scope is not None else None
+    return lexical.texts if keep is None else [t for t, ok in zip(lexical.texts, keep, strict=True) if ok]
+
+
 def idf_table(kb: Any) -> tuple[dict[str, float], float]:
     """Inverse document frequency of every stem over the chunks the reader may see, and the value for unseen stems.
 
@@ -465,8 +472,7 @@ def idf_table(kb: Any) -> tuple[dict[str, float], float]:
     cached = _IDF.get(key)
     if cached is not None and cached[0] == lexical.revision:
         return cached[1], cached[2]
-    keep = lexical.mask(Filters(visible_to=scope)) if scope is not None else None
-    texts = lexical.texts if keep is None else [t for t, ok in zip(lexical.texts, keep, strict=True) if ok]
+    texts = _visible_texts(kb, lexical)
     counts: Counter[str] = Counter()
     for text in texts:
         counts.update(_stems(text))
@@ -989,10 +995,7 @@ def absent_municipalities(kb: Any, question: str, known: Sequence[str]) -> tuple
     unknown = {bare: name for bare, name in named_as_municipalities(text).items() if name.lower() not in have}
     if not unknown:
         return ()
-    lexical = kb.lexical()
-    scope = getattr(kb, "visible_to", None)
-    keep = lexical.mask(Filters(visible_to=scope)) if scope is not None else None
-    texts = [t for i, t in enumerate(lexical.texts) if keep is None or keep[i]]
+    texts = _visible_texts(kb, kb.lexical())
     return tuple(
         name
         for bare, name in unknown.items()
