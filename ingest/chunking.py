@@ -49,6 +49,12 @@ _ABBREVIATIONS = (
     "ref",
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"»”)]*\s+(?=[\"«“(]?[A-ZÆØÅ0-9•\-])")
+# Words a heading never ends on but a line broken mid-sentence often does («… 14 nye sykepleiere og»): the
+# PDF loader's heading test, and the answer's test for headings and wrapped lines (kb.answer._CONTINUES).
+OPEN_ENDINGS = frozenset(
+    {"og", "eller", "men", "i", "på", "av", "for", "til", "med", "om", "fra", "som", "at", "en", "et", "ei", "den"}
+    | {"det", "de", "å"}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ingest.chunking import split_sentences
+from ingest.chunking import OPEN_ENDINGS, split_sentences
 from ingest.metadata import NETWORK, named_as_municipalities
 from kb.generator import Generator, GeneratorError
 from kb.lexical import analyse, words
@@ -96,9 +96,9 @@ _FIELD = re.compile(r"^[A-ZÆØÅ][\wæøåÆØÅ-]*(?: [\wæøåÆØÅ-]+){0,3}
 _NETWORK_WORDS = re.compile(r"samling|nettverk", re.IGNORECASE)
 _TABLE_RULE = re.compile(r"^\|[\s:|-]*$")
 # NOTE: a heading never ends in a preposition, conjunction or article; a PDF line that does is a wrapped sentence.
-_CONTINUES = frozenset(
-    {"og", "i", "til", "for", "med", "om", "på", "av", "at", "som", "en", "et", "ei", "den", "det", "de", "å", "der"}
-    | {"inntil", "etter", "mot", "fra", "ved", "eller", "men", "når", "hvor", "samt", "under", "over", "mellom"}
+_CONTINUES = (
+    OPEN_ENDINGS
+    | {"der", "inntil", "etter", "mot", "ved", "når", "hvor", "samt", "under", "over", "mellom"}
     | {"uten", "hos", "per", "innen", "enn", "både"}
     | {"er", "var", "blir", "ble", "har", "hadde", "skal", "kan", "vil", "må", "bør", "får", "fikk"}
     | {"ein", "eit", "dei", "frå", "utan", "innan", "kor", "vert", "vart", "blei", "fekk"}  # nynorsk

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from ingest.chunking import OPEN_ENDINGS
 from ingest.loaders import LoadError
 from ingest.types import Section, SourceDocument
 
@@ -23,19 +24,12 @@ RUNNING_SHARE = 0.5  # a line at a page edge on at least this share of the pages
 _CLOSED = ".!?:;"  # a line ending in one of these ends its sentence
 
 
-# Words a heading does not end on, but a line broken mid-sentence often does («… 14 nye sykepleiere og»).
-_OPEN_ENDINGS = frozenset(
-    {"og", "eller", "men", "i", "på", "av", "for", "til", "med", "om", "fra", "som", "at", "en", "et", "ei", "den"}
-    | {"det", "de", "å"}
-)
-
-
 def _looks_like_heading(line: str, next_line: str) -> bool:
     """A short line without closing punctuation, followed by longer body text, is taken as a heading."""
     stripped = line.strip()
     if not 2 < len(stripped) <= 70 or stripped[-1] in ".,:;!?)-–" or stripped[0] in "-•*–(":
         return False
-    if stripped.split()[-1].lower() in _OPEN_ENDINGS:
+    if stripped.split()[-1].lower() in OPEN_ENDINGS:
         return False
     if not (stripped[0].isupper() or stripped[0].isdigit()) or not any(ch.isalpha() for ch in stripped):
         return False
