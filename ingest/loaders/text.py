@@ -74,15 +74,17 @@ def split_sections(text: str) -> list[Section]:
     lines = text.split("\n")
     sections: list[Section] = []
     heading, buffer = "", []
+    rule = -1  # the line of the rule under the last heading
     for i, line in enumerate(lines):
+        if i == rule:
+            continue
         previous = lines[i - 1] if i else ""
         following = lines[i + 1] if i + 1 < len(lines) else ""
-        if _UNDERLINE.match(line) and _is_heading(previous, lines[i - 2] if i > 1 else "", line):
-            continue  # the rule under a heading
         if _is_heading(line, previous, following):
             if "".join(buffer).strip():
                 sections.append(Section(text="\n".join(buffer).strip(), heading=heading))
             heading, buffer = line.strip(), [line.strip()]
+            rule = i + 1 if _UNDERLINE.match(following) else -1
             continue
         buffer.append(line)
     if "".join(buffer).strip():
