@@ -235,7 +235,7 @@ def _blocks(text: str, heading: str = "") -> list[tuple[int, int]]:
         following = lines[i + 1] if i + 1 < len(lines) else ""
         previous = lines[i - 1] if i else ""
         header = bool(_TABLE_RULE.match(following.strip())) and bool(following.strip())
-        named = stripped == heading or _masthead(stripped)  # the section's title or a masthead: never text
+        named = bool(stripped) and (stripped == heading or _masthead(stripped))  # a title or masthead: no text
         alone = not named and ((_table_row(stripped) and not header) or _field_line(stripped, previous, following))
         skip = (
             named
