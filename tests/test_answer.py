@@ -8,27 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.answer import (
-    LIST_WORDS,
-    NOT_FOUND,
-    OLDER_VERSION,
-    Candidate,
-    Span,
-    _Composer,
-    _continuations,
-    _pick_single,
-    _stems,
-    ask,
-    check_generated,
-    concreteness,
-    document_chunks,
-    focus,
-    in_store_spelling,
-    is_comparison,
-    named_municipalities,
-    retrieve,
-    sentence_spans,
-)
+from kb.answer import ask, check_generated, document_chunks, focus, retrieve
+from kb.answer.compose import NOT_FOUND, OLDER_VERSION, _Composer, _continuations, _pick_single
+from kb.answer.question import _stems, in_store_spelling, is_comparison, named_municipalities
+from kb.answer.select import Candidate, concreteness
+from kb.answer.sentences import LIST_WORDS, Span, sentence_spans
 from kb.types import Filters, Hit
 from tests.conftest import write
 

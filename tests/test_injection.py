@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from kb.answer import OBEYED, UNCHECKED, ask, ask_stream, check_generated, is_directive
+from kb.answer import ask, ask_stream, check_generated, is_directive
+from kb.answer.generated import OBEYED, UNCHECKED
 from kb.generator import Generator
 from kb.prompts import SYSTEM, messages, passages_block
 from kb.types import Answer, Hit

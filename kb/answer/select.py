@@ -1,0 +1,424 @@
+"""Retrieval for an answer: the documents to read, their sentences, and how well each one answers the question."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ingest.metadata import NETWORK, named_as_municipalities
+from kb.answer.question import (
+    _NETWORK_WORDS,
+    _NYNORSK_QUESTION,
+    _question_stems,
+    _stems,
+    is_comparison,
+    named_municipalities,
+)
+from kb.answer.sentences import Span, sentence_spans
+from kb.sentence_cache import SentenceVectors
+from kb.types import Filters, Hit
+
+logger = logging.getLogger(__name__)
+
+# NOTE: the refusal threshold is calibrated, not guessed. The signal is `Retrieved.signal`: the best sentence's
+# relevance (cosine + KEYWORD_WEIGHT * IDF keyword overlap + NUMBER_BONUS) less NOVELTY_WEIGHT * the share of
+# the question's words that occur nowhere in the store; the priors that choose the answer's sentences (document,
+# passage, concreteness) are left out of it on purpose. Measured on the labelled set (105 answerable, 14
+# unanswerable questions in evalsets/parts/*.jsonl, store of corpus/ with multilingual-e5-small, schema 2,
+# dense_weight 0.5) with
+#   KB_HOME=/tmp/kb-answers-v2 KB_EMBED_MODEL=/tmp/e5model KB_QUERY_PREFIX="query: " KB_PASSAGE_PREFIX="passage: " \
+#   OPENBLAS_NUM_THREADS=1 .venv/bin/python -m kb.answer_eval --calibrate evalsets/parts/*.jsonl
+# 0.857 refuses 13 of 14 unanswerable (92.9%) and answers 98 of 105 answerable (93.3%); reading whole
+# documents (kb.answer.document_chunks) left both unchanged. The margins are thin: the highest refused
+# unanswerable signal is 0.853, the lowest answered answerable one 0.867 (one unanswerable scores 0.913).
+# Re-measure after changing the model, the weights, the retrieval settings or the corpus much.
+CALIBRATED_MIN_SCORE: dict[str, float] = {
+    "e5": 0.857,
+    # The offline hash embedder (tests, demos): hashed-stem cosines, chosen so off-topic test questions refuse.
+    "hash": 0.25,
+}
+
+KEYWORD_WEIGHT = 0.3  # weight of keyword overlap beside the sentence cosine in a sentence's relevance
+NOVELTY_WEIGHT = 0.15  # penalty per share of the question's words that occur nowhere in the store
+NYNORSK_NOVELTY = 0.5  # ... counted at this share in a nynorsk question (0.25 answered 3 of 5 unanswerable)
+MAX_SENTENCES = 10  # sentences in a single-topic answer (continuations included)
+LEAD_SENTENCES = 8  # of which at most this many from the best document
+OTHER_SENTENCES = 2  # ... and this many from each further document,
+OTHER_MARGIN = 0.05  # ... each within this much of the best sentence's relevance
+MAX_SOURCES = 3  # documents a single-topic answer draws on
+SECONDARY = 0.95  # further sentences must reach this share of the threshold (relevance, before the priors)
+SECTION_SENTENCES = 3  # sentences per municipality in a comparison
+MAX_SECTIONS = 7
+PASSAGES = 10  # chunks searched for a single-topic answer; the best documents are then read whole
+COMPARE_PASSAGES = 16
+EMBED_LIMIT = 48  # sentences embedded per question when ingest has not: ~0.5 s on 2 cores
+NUMBER_BONUS = 0.01  # results are mostly figures: a small nudge for sentences that hold a number
+DOC_PRIOR = 0.03  # weight of the sentence's document score (relative to the best document) when choosing
+PASSAGE_PRIOR = 0.06  # weight of the sentence's chunk search score (relative to the best chunk) when choosing
+CONCRETE_BONUS = 0.03  # weight of concrete content (figures, named programmes, dates) when choosing
+CHUNK_PRIOR = 0.5  # weight of the chunk's fused search score when choosing sentences to embed
+CONCRETE_PRIOR = 0.3  # weight of concrete content when choosing sentences to embed
+LIST_BONUS = 0.02  # reports put their measures and results in lists: a nudge for list items and table rows
+SECOND_DOCUMENT = 0.8  # a third document is read only when its best chunk scores this share of the best
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Concrete content: «quoted names», and capitalised words inside a sentence (programmes, places, bodies).
+_QUOTED = re.compile(r"[«\"“][^»\"”]{2,60}[»\"”]")
+_NAME = re.compile(r"(?<=[\w,;:)] )[A-ZÆØÅ][\wæøåÆØÅ-]+")
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A sentence with its scores."""
+
+    span: Span
+    cosine: float = 0.0
+    overlap: float = 0.0
+    relevance: float = 0.0  # cosine + keyword overlap: how close to the question (the refusal signal)
+    score: float = 0.0  # relevance plus the document prior and concreteness: what the answer picks by
+
+
+# --- scoring -----------------------------------------------------------------------------------------------
+def min_score(kb: Any) -> float:
+    """The refusal threshold: Settings.answer_min_score, else the calibrated value for this embedder."""
+    configured = kb.settings.answer_min_score
+    if configured is not None:
+        return float(configured)
+    model = str(kb.settings.embed_model).lower()
+    if model == "hash":
+        return CALIBRATED_MIN_SCORE["hash"]
+    if "e5" not in model:
+        logger.warning("no calibrated answer threshold for %s; using the e5 value", kb.settings.embed_model)
+    return CALIBRATED_MIN_SCORE["e5"]
+
+
+_MEMORY_ONLY: dict[str, SentenceVectors] = {}
+
+
+def sentence_cache(kb: Any) -> SentenceVectors:
+    """The knowledge base's sentence-vector cache (kb.sentence_cache), or one in memory for this model."""
+    cache = getattr(kb, "sentence_vectors", None)
+    if isinstance(cache, SentenceVectors):
+        return cache
+    model = str(kb.settings.embed_model)
+    if model not in _MEMORY_ONLY:
+        _MEMORY_ONLY[model] = SentenceVectors(Path(), model, persist=False)
+    return _MEMORY_ONLY[model]
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    na = math.sqrt(sum(x * x for x in a)) or 1.0
+    nb = math.sqrt(sum(y * y for y in b)) or 1.0
+    return dot / (na * nb)
+
+
+_IDF: dict[str, tuple[str, dict[str, float], float]] = {}
+
+
+def _visible_texts(kb: Any, lexical: Any) -> list[str]:
+    """The stored chunk texts the reader may see (kb.access.UserView.visible_to), all of them otherwise."""
+    scope = getattr(kb, "visible_to", None)
+    keep = lexical.mask(Filters(visible_to=scope)) if scope is not None else None
+    return lexical.texts if keep is None else [t for t, ok in zip(lexical.texts, keep, strict=True) if ok]
+
+
+def idf_table(kb: Any) -> tuple[dict[str, float], float]:
+    """Inverse document frequency of every stem over the chunks the reader may see, and the value for unseen stems.
+
+    NOTE: per reader (kb.access.UserView.visible_to): counted over every chunk, `novelty` would tell a user
+    whether a word occurs in another municipality's internal documents.
+    """
+    lexical = kb.lexical()
+    scope = getattr(kb, "visible_to", None)
+    key = f"{kb.settings.store_dir}|{kb.store.name}|{scope}"
+    cached = _IDF.get(key)
+    if cached is not None and cached[0] == lexical.revision:
+        return cached[1], cached[2]
+    texts = _visible_texts(kb, lexical)
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(_stems(text))
+    n = max(len(texts), 1)
+    table = {stem: math.log((n + 1) / (c + 0.5)) for stem, c in counts.items()}
+    unseen = math.log((n + 1) / 0.5)
+    _IDF[key] = (lexical.revision, table, unseen)
+    return table, unseen
+
+
+def _overlap(q_stems: frozenset[str], s_stems: frozenset[str], idf: dict[str, float], unseen: float) -> float:
+    """IDF-weighted share of the question's content words found in the sentence."""
+    total = sum(idf.get(t, unseen) for t in q_stems)
+    return sum(idf.get(t, unseen) for t in q_stems & s_stems) / total if total else 0.0
+
+
+def concreteness(text: str) -> float:
+    """How concrete a sentence is, in [0, 1]: figures, dates, «quoted» and capitalised names count.
+
+    An HR adviser asks what was done and what came of it; those sentences carry the figures and the names
+    of programmes, while the sentences that restate the problem mostly do not.
+    """
+    count = len(_NUMBER.findall(text)) + len(_QUOTED.findall(text)) + len(_NAME.findall(text))
+    return min(count, 2) / 2
+
+
+def score_sentences(
+    kb: Any,
+    question: str,
+    hits: Sequence[Hit],
+    ignore_words: Sequence[str] = (),
+    *,
+    per_municipality: int = 0,
+    documents: Mapping[str, float] | None = None,
+) -> list[Candidate]:
+    """The sentences of the hits, scored against the question, best first (by `relevance`).
+
+    relevance = cosine(question, sentence) + KEYWORD_WEIGHT * IDF-weighted share of the question's content
+    words (stems) found in the sentence (+ NUMBER_BONUS for a figure). Municipality names in the question are
+    left out of the overlap: they decide scope, not relevance. `score` adds DOC_PRIOR * the weight of the
+    sentence's document (`documents`: source -> weight in [0, 1], the best document 1) and CONCRETE_BONUS *
+    its concreteness; the answer picks by `score`, the refusal looks at `relevance`. To keep an answer under
+    a second on two cores, only the EMBED_LIMIT most promising sentences (keyword overlap, their chunk's
+    search score, their document and concreteness) are embedded; with `per_municipality`, that many per
+    municipality are embedded first.
+    """
+    spans: list[Span] = []
+    seen: set[tuple[str, str]] = set()
+    for rank, hit in enumerate(hits):
+        for span in sentence_spans(hit, rank):
+            key = (hit.source, span.display)
+            if key not in seen:  # chunks overlap: the same sentence in two chunks is read once
+                seen.add(key)
+                spans.append(span)
+    if not spans:
+        return []
+    weights = dict(documents or {})
+    idf, unseen = idf_table(kb)
+    q_stems = _question_stems(question, idf, ignore_words)
+    overlaps = [_overlap(q_stems, _stems(s.display), idf, unseen) for s in spans]
+    concrete = [concreteness(s.display) for s in spans]
+    prior = [
+        o + CHUNK_PRIOR * s.hit.score + CONCRETE_PRIOR * c * weights.get(s.hit.source, 1.0)
+        for s, o, c in zip(spans, overlaps, concrete, strict=True)
+    ]
+    order = sorted(range(len(spans)), key=lambda i: -prior[i])
+    cache = sentence_cache(kb)
+    known = cache.known(s.display for s in spans)
+    chosen: list[int] = []
+    if per_municipality:
+        taken: Counter[str] = Counter()
+        for i in order:
+            if taken[spans[i].hit.municipality] < per_municipality:
+                taken[spans[i].hit.municipality] += 1
+                chosen.append(i)
+    picked = set(chosen)
+    chosen += [i for i in order if i not in picked]
+    # Sentences embedded at ingest are all scored; the others only up to the budget, the most promising first.
+    budget = EMBED_LIMIT * 3 // 2 if per_municipality else EMBED_LIMIT
+    missing = [i for i in chosen if spans[i].display not in known][:budget]
+    if missing:
+        known.update(cache.add([spans[i].display for i in missing], kb.embedder.get_text_embedding_batch))
+    chosen = [i for i in chosen if spans[i].display in known]
+    top = max((h.score for h in hits), default=1.0) or 1.0
+    q_vector = kb.embed_query(question)
+    out = []
+    for i in chosen:
+        vector = known[spans[i].display]
+        cosine = _cosine(q_vector, vector)
+        bonus = NUMBER_BONUS if _NUMBER.search(spans[i].display) else 0.0
+        relevance = cosine + KEYWORD_WEIGHT * overlaps[i] + bonus
+        score = (
+            relevance
+            + DOC_PRIOR * weights.get(spans[i].hit.source, 1.0)
+            + PASSAGE_PRIOR * spans[i].hit.score / top
+            + CONCRETE_BONUS * concrete[i]
+            + LIST_BONUS * spans[i].item
+        )
+        out.append(Candidate(spans[i], cosine, overlaps[i], relevance, score))
+    out.sort(key=lambda c: (-c.relevance, c.span.order))
+    return out
+
+
+@dataclass
+class Retrieved:
+    """What one question retrieved and how its sentences scored (shared by the extractive and generated paths)."""
+
+    question: str
+    hits: list[Hit]
+    candidates: list[Candidate]
+    threshold: float
+    scope: list[str]
+    comparison: bool
+
+    novelty: float = 0.0  # IDF share of the question's content words that occur nowhere in the store
+    pool: list[Span] = field(default_factory=list)  # every sentence read, for continuations
+    absent: tuple[str, ...] = ()  # municipalities the question names («Moss kommune») with no documents here
+    members: tuple[str, ...] = ()  # the municipalities that have documents, to name when one is absent
+
+    @property
+    def signal(self) -> float:
+        """What the threshold is compared with: the best sentence's relevance, less the novelty penalty."""
+        if not self.candidates:
+            return float("-inf")
+        return self.candidates[0].relevance - NOVELTY_WEIGHT * self.novelty
+
+    @property
+    def answered(self) -> bool:
+        """Whether the store has something close enough to the question."""
+        return not self.absent and self.signal >= self.threshold
+
+
+def focus(hits: Sequence[Hit], comparison: bool, newer: Mapping[str, str] | None = None) -> dict[str, float]:
+    """The documents to read: source -> weight in [0, 1] (its best chunk's score, relative to the best).
+
+    A single-topic answer reads the two best documents, and a third that scores close to the best; a
+    comparison reads each municipality's best document. An older version is skipped when its current
+    version (`newer`: source -> the source that replaces it) was retrieved too.
+    """
+    newer = newer or {}
+    present = {h.source for h in hits}
+    best: dict[str, float] = {}
+    for hit in hits:
+        if hit.superseded and newer.get(hit.source) in present:
+            continue
+        best.setdefault(hit.source, hit.score)
+    if not best:
+        return {}
+    if comparison:
+        chosen: dict[str, str] = {}
+        for source, _ in sorted(best.items(), key=lambda item: -item[1]):
+            municipality = next(h.municipality for h in hits if h.source == source)
+            chosen.setdefault(municipality, source)
+        sources = list(chosen.values())
+    else:
+        ranked = sorted(best, key=lambda s: -best[s])
+        top = best[ranked[0]]
+        sources = [s for i, s in enumerate(ranked) if i < 2 or best[s] >= SECOND_DOCUMENT * top][:MAX_SOURCES]
+    top = max(best[s] for s in sources) or 1.0
+    return {s: max(best[s], 0.0) / top for s in sources}
+
+
+_DOCS: dict[str, tuple[str, dict[str, list[int]]]] = {}
+
+
+def document_chunks(kb: Any, hits: Sequence[Hit], documents: Mapping[str, float]) -> list[Hit]:
+    """Every stored chunk of the chosen documents, best document first, each in document order.
+
+    Retrieved chunks keep their search score; the others get their document's lowest retrieved score less
+    a little, so they rank after the retrieved ones but still within their document.
+    """
+    lexical = kb.lexical()
+    key = str(kb.settings.store_dir) + str(kb.store.name)
+    cached = _DOCS.get(key)
+    if cached is None or cached[0] != lexical.revision:
+        rows: dict[str, list[int]] = {}
+        for i, meta in enumerate(lexical.metadatas):
+            rows.setdefault(str(meta.get("source")), []).append(i)
+        cached = (lexical.revision, rows)
+        _DOCS[key] = cached
+    retrieved = {h.id: h for h in hits}
+    out: list[Hit] = []
+    for source in sorted(documents, key=lambda s: -documents[s]):
+        own = [h for h in hits if h.source == source]
+        floor = min(h.score for h in own) * 0.9 if own else 0.0
+        superseded = any(h.superseded for h in own)
+        indices = sorted(cached[1].get(source, []), key=lambda i: int(lexical.metadatas[i].get("chunk_index", 0)))
+        for i in indices:
+            hit = retrieved.get(lexical.ids[i])
+            if hit is None:
+                hit = Hit(
+                    id=lexical.ids[i],
+                    text=lexical.texts[i],
+                    source=source,
+                    score=floor,
+                    metadata=lexical.metadatas[i],
+                    superseded=superseded,
+                )
+            out.append(hit)
+        if not indices:  # a store without the lexical rows: the retrieved chunks only
+            out.extend(own)
+    return out
+
+
+def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieved:
+    """Search, scope to named municipalities, and score the sentences of the best documents."""
+    filters = filters or Filters()
+    docs = kb.documents()
+    known = sorted({d.municipality for d in docs if d.municipality})
+    newer = {d.source: d.superseded_by for d in docs if getattr(d, "superseded_by", "")}
+    named = named_municipalities(question, known)
+    absent = () if named or filters.municipalities else absent_municipalities(kb, question, known)
+    comparison = is_comparison(question) and len(named) != 1
+    scope = list(filters.municipalities)
+    if not scope and named and not comparison:
+        scope = named
+        # NOTE: «etter samlingen i Halden» asks about the network's session notes, where a municipality is the
+        # host or a case; otherwise the named municipality's own documents answer.
+        shared = [NETWORK] if NETWORK in known and NETWORK not in named and _NETWORK_WORDS.search(question) else []
+        filters = replace(filters, municipalities=tuple(named + shared))
+    if comparison:
+        hits = kb.search(question, k=COMPARE_PASSAGES, filters=filters, per_municipality=2)
+    else:
+        hits = kb.search(question, k=PASSAGES, filters=filters)
+    documents = focus(hits, comparison, newer)
+    chunks = document_chunks(kb, hits, documents)
+    ignore = [*named, *scope]
+    candidates = score_sentences(
+        kb, question, chunks, ignore_words=ignore, per_municipality=4 if comparison else 0, documents=documents
+    )
+    rank = {s: i for i, s in enumerate(sorted(documents, key=lambda s: -documents[s]))}
+    candidates = [replace(c, span=replace(c.span, rank=rank.get(c.span.hit.source, 0))) for c in candidates]
+    pool = [replace(s, rank=rank.get(s.hit.source, 0)) for h in chunks for s in sentence_spans(h)]
+    return Retrieved(
+        question,
+        hits,
+        candidates,
+        min_score(kb),
+        scope,
+        comparison,
+        novelty(kb, question, ignore),
+        pool,
+        absent=absent,
+        members=tuple(m for m in known if m != NETWORK),
+    )
+
+
+def absent_municipalities(kb: Any, question: str, known: Sequence[str]) -> tuple[str, ...]:
+    """Municipalities the question writes as «X kommune» that no stored text mentions («Moss kommune»).
+
+    Every other municipality's experience would be an answer to a question nobody asked, so such a question
+    is refused and the refusal says why. A name that some document mentions (Moss presenting at a session)
+    is left to the search; as a name it is matched with its capitals, so «i indre Østfold» (the region) does
+    not mention Indre Østfold kommune. The question's first word is not read as a name: «Liten kommune – …».
+    """
+    text = question[:1].lower() + question[1:]
+    have = {name.lower() for name in known}
+    unknown = {bare: name for bare, name in named_as_municipalities(text).items() if name.lower() not in have}
+    if not unknown:
+        return ()
+    texts = _visible_texts(kb, kb.lexical())
+    return tuple(
+        name
+        for bare, name in unknown.items()
+        if not any(re.search(rf"(?<![\w-]){re.escape(bare)}(?![\w-])", t) for t in texts)
+    )
+
+
+def novelty(kb: Any, question: str, ignore_words: Sequence[str] = ()) -> float:
+    """IDF share of the question's content words that occur in no stored chunk («sykkelleasing»).
+
+    Questions the store cannot answer tend to hinge on words it never uses; paraphrases mostly do not.
+    """
+    idf, unseen = idf_table(kb)
+    stems = _question_stems(question, idf, ignore_words)
+    total = sum(idf.get(t, unseen) for t in stems)
+    share = sum(unseen for t in stems if t not in idf) / total if total else 0.0
+    # In a nynorsk question an unknown word is as likely a spelling the rules do not know («gjekk», «kvilt»)
+    # as a topic the store lacks.
+    return share * NYNORSK_NOVELTY if _NYNORSK_QUESTION.search(question) else share

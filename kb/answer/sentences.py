@@ -1,0 +1,314 @@
+"""Sentences of a stored chunk as verbatim spans: paragraphs, list items, table rows; headings left out.
+
+An answer quotes these spans, so they are cut from the chunk's own text (offsets), never rewritten.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from ingest.chunking import OPEN_ENDINGS, split_sentences
+from kb.types import Hit
+
+logger = logging.getLogger(__name__)
+
+MIN_WORDS = 4  # shorter sentences are fragments, not answers
+LIST_WORDS = 100  # a list after its «…:» line is quoted whole up to this many words, else item by item
+LABEL_WORDS = 5  # a list item's first sentence this short is its name and is quoted with the next
+MIN_WORDS_ITEM = 2  # list items may be short and still carry a fact («1-2-4-alle»)
+
+_BULLET = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
+_HEADING = re.compile(r"^\s*#{1,6}\s")
+_FIELD = re.compile(r"^[A-ZÆØÅ][\wæøåÆØÅ-]*(?: [\wæøåÆØÅ-]+){0,3}: +\S")  # «Sted: …», «Fasilitator og referent: …»
+_TABLE_RULE = re.compile(r"^\|[\s:|-]*$")
+# NOTE: a heading never ends in a preposition, conjunction or article; a PDF line that does is a wrapped sentence.
+_CONTINUES = (
+    OPEN_ENDINGS
+    | {"der", "inntil", "etter", "mot", "ved", "når", "hvor", "samt", "under", "over", "mellom"}
+    | {"uten", "hos", "per", "innen", "enn", "både"}
+    | {"er", "var", "blir", "ble", "har", "hadde", "skal", "kan", "vil", "må", "bør", "får", "fikk"}
+    | {"ein", "eit", "dei", "frå", "utan", "innan", "kor", "vert", "vart", "blei", "fekk"}  # nynorsk
+)
+_SENTENCE_END = re.compile(r"(?<!\d)[.!?]\s+[A-ZÆØÅ]")  # not «Samling 25. januar 2024: Heltidskultur»
+# Sentences that address the assistant rather than the reader: never evidence, never quoted as an answer.
+_INSTRUCTION = re.compile(
+    r"\b(ignorer\w*|ignore|glem)\b.{0,40}\b(instruks\w*|instructions?|regler|beskjeder)\b|"
+    r"\b(system ?prompt|systemmelding|du er nå|you are now|som språkmodell|as an ai)\b",
+    re.IGNORECASE,
+)
+_SIGNATURE = re.compile(r"^[^.!?]{0,80},\s*[\wæøåÆØÅ -]*kommune\.?$")
+
+
+# --- sentences ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A sentence inside a chunk: `hit.text[start:end]` is the verbatim sentence."""
+
+    hit: Hit
+    start: int
+    end: int
+    rank: int  # the rank of the chunk's document in the search (0 = best)
+    block: int = 0  # the paragraph or list item inside the chunk: neighbours in a block continue each other
+    item: bool = False  # in a list item or table row: where reports put their measures and results
+
+    @property
+    def order(self) -> tuple[int, int, int]:
+        """Reading order: document rank, then chunk position in the document, then offset."""
+        return (self.rank, int(self.hit.metadata.get("chunk_index", 0) or 0), self.start)
+
+    @property
+    def text(self) -> str:
+        """The verbatim text."""
+        return self.hit.text[self.start : self.end]
+
+    @property
+    def display(self) -> str:
+        """The sentence on one line; the words are untouched.
+
+        Line breaks from PDFs are collapsed, and a table row's cells are joined by «–».
+        """
+        text = self.text
+        if text.startswith("|"):
+            return " – ".join(cell.strip() for cell in text.strip().strip("|").split("|") if cell.strip())
+        return _BULLET.sub("", " ".join(text.split()))
+
+    @property
+    def shown(self) -> str:
+        """The sentence as an answer line: like `display`, but a list quoted whole keeps one line per item.
+
+        «Status per desember 2024:» followed by its items reads as a nested list, not as one run-on line.
+        """
+        lines = [line for line in self.text.splitlines() if line.strip()]
+        if len(lines) < 2 or not any(_BULLET.match(line) for line in lines[1:]):
+            return self.display
+        head: list[str] = []
+        items: list[list[str]] = []
+        for line in lines:
+            if _BULLET.match(line) and (head or items):
+                items.append([_BULLET.sub("", line.strip())])
+            elif items:
+                items[-1].append(line.strip())  # an item wrapped over lines
+            else:
+                head.append(_BULLET.sub("", line.strip()))
+        return "\n".join([" ".join(head), *("  - " + " ".join(item) for item in items)])
+
+
+def _is_heading(line: str, next_line: str) -> bool:
+    """A short line without closing punctuation, followed by a capitalised line: a heading kept as text.
+
+    Not a heading: a «Sted: Rådhuset» field line, a line that ends in a word a heading never ends in
+    («… til inntil» wrapped in a PDF before «20 studenter …», «Tiltakene er» before a list), or one that holds
+    the end of a sentence (the wrapped tail «konkurransedyktig … på svensk side. Tiltakene er»).
+    """
+    stripped = line.strip()
+    if not stripped or _BULLET.match(line) or stripped[-1] in '.!?:;…,»)"' or _FIELD.match(stripped):
+        return False
+    if _SENTENCE_END.search(stripped):
+        return False  # «konkurransedyktig … på svensk side. Tiltakene er»: the end of a wrapped sentence
+    words = stripped.split()
+    if len(words) > 10 or words[-1].lower() in _CONTINUES:
+        return False
+    following = next_line.strip()
+    return not following or following[0].isupper() or following[0].isdigit() or bool(_BULLET.match(next_line))
+
+
+def _table_row(stripped: str) -> bool:
+    """A Markdown table's data row («| Slette … | Nettverkskoordinator | 19.09.2025 |»), not its rule."""
+    return stripped.startswith("|") and stripped.count("|") >= 3 and not _TABLE_RULE.match(stripped)
+
+
+def _field_line(stripped: str, previous: str, following: str) -> bool:
+    """A «Sted: Rådhuset» line in a run of such lines (the head of a session note), not a wrapped sentence."""
+    if not _FIELD.match(stripped):
+        return False
+    return any(not other.strip() or _FIELD.match(other.strip()) for other in (previous, following))
+
+
+def _masthead(stripped: str) -> bool:
+    """A line of parts set apart by « · » or « | » without a sentence's end: «Moss kommune · HR · Mai 2025»."""
+    parted = " · " in stripped or " | " in stripped
+    return parted and not stripped.startswith("|") and stripped[-1] not in ".!?"  # a table row is no masthead
+
+
+def _blocks(text: str, heading: str = "") -> list[tuple[int, int]]:
+    """Paragraphs, list items, table rows and field lines as (start, end) offsets.
+
+    Headings (the section's own `heading` too, however long), table header rows, masthead lines and blank
+    lines end a block and are not part of one.
+    """
+    lines = text.splitlines(keepends=True)
+    blocks: list[tuple[int, int]] = []
+    start: int | None = None
+    offset = 0
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        line_start, offset = offset, offset + len(line)
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        previous = lines[i - 1] if i else ""
+        header = bool(_TABLE_RULE.match(following.strip())) and bool(following.strip())
+        named = bool(stripped) and (stripped == heading or _masthead(stripped))  # a title or masthead: no text
+        alone = not named and ((_table_row(stripped) and not header) or _field_line(stripped, previous, following))
+        skip = (
+            named
+            or not stripped
+            or bool(_HEADING.match(line))
+            or stripped.startswith("|")
+            or _is_heading(line, following)
+        )
+        if (skip or alone or _BULLET.match(line)) and start is not None:
+            blocks.append((start, line_start))
+            start = None
+        if alone:  # a table row or a «Tid: 14. mars 2023» line is a unit of its own
+            blocks.append((line_start, line_start + len(line.rstrip())))
+            continue
+        if skip:
+            continue
+        if start is None:
+            start = line_start
+    if start is not None:
+        blocks.append((start, len(text)))
+    return blocks
+
+
+def _trim_heading(text: str, start: int, end: int) -> int:
+    """Skip a heading glued to the front of a sentence («Hva vi gjorde» on the line before «Vi innførte …»)."""
+    while True:
+        newline = text.find("\n", start, end)
+        if newline < 0:
+            return start
+        head = text[start:newline]
+        rest = text[newline + 1 : end].lstrip()
+        if rest and _is_heading(head, rest):
+            start = newline + 1 + (len(text[newline + 1 : end]) - len(rest))
+        else:
+            return start
+
+
+def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
+    """The sentences of a chunk, as offsets into its text; headings, table rows and fragments are skipped."""
+    text = hit.text
+    spans: list[Span] = []
+    quoted = -1  # the end of the last list quoted whole
+    for number, (block_start, block_end) in enumerate(_blocks(text, hit.heading.strip())):
+        block = text[block_start:block_end]
+        if block.startswith("|"):
+            span = Span(hit, block_start, block_end, rank, number, True)
+            if len(span.display.split()) >= MIN_WORDS_ITEM and not is_directive(span.display):
+                spans.append(span)
+            continue
+        marker = _BULLET.match(block)
+        cursor = marker.end() if marker else 0
+        sentences = split_sentences(block[cursor:])
+        label: int | None = None
+        for number_in_block, sentence in enumerate(sentences):
+            at = block.find(sentence, cursor)
+            if at < 0:  # pragma: no cover - split_sentences returns substrings
+                continue
+            cursor = at + len(sentence)
+            begin = _trim_heading(text, block_start + at, block_start + cursor)
+            end = block_start + cursor
+            if label is not None:
+                begin, label = label, None
+            elif marker and number_in_block == 0 and len(sentences) > 1 and _is_label(sentence):
+                label = begin  # «- Forebygging i renhold. Bedriftshelsetjenesten …»: the item's name leads its text
+                continue
+            if _SIGNATURE.match(" ".join(text[begin:end].split())):
+                continue  # «HR-rådgiver for heltidskultur, Halden kommune.»: a byline, not an answer
+            if is_directive(text[begin:end]):
+                logger.info("skipping an instruction-like sentence in %s", hit.source)
+                continue
+            if end - begin > 600:
+                continue
+            if marker and begin < quoted and _enumerated(text[begin:end]):
+                continue  # «• andel ledere som har fullført Lederløypa Halden,»: quoted with its list, not alone
+            if _introduces(text[begin:end]):
+                # «Nettverket består av:» says nothing without its list; a long list is left to its items, so
+                # that one quote does not take the room of a whole answer
+                whole = _list_end(text, end)
+                if whole == end or len(text[begin:whole].split()) > LIST_WORDS:
+                    # «En typisk samling ser slik ut:» alone would leave the reader hanging: its list is too long
+                    # to quote, or in the next chunk (which overlaps this one and quotes it with its list)
+                    continue
+                end = quoted = whole
+            if len(text[begin:end].split()) < (MIN_WORDS_ITEM if marker else MIN_WORDS):
+                continue
+            spans.append(Span(hit, begin, end, rank, number, bool(marker)))
+    return spans
+
+
+def _introduces(sentence: str) -> bool:
+    """Whether a list that follows belongs to this sentence.
+
+    It does when the sentence ends in «:» or in a word that needs more («Tiltakene er» before «• rekrutterings…»).
+    """
+    stripped = sentence.rstrip()
+    return stripped.endswith(":") or (stripped.split() or [""])[-1].lower() in _CONTINUES
+
+
+def _enumerated(item: str) -> bool:
+    """A list item that is one piece of a sentence running through the list: lower case, ending in «,» or «;»."""
+    stripped = item.strip()
+    return stripped[:1].islower() and stripped[-1:] in ",;"
+
+
+def _is_label(sentence: str) -> bool:
+    """A list item's run-in name («Ressursbank.», «Forebygging i renhold.»): a few words and a full stop."""
+    return sentence.rstrip().endswith(".") and len(sentence.split()) <= LABEL_WORDS
+
+
+def _list_end(text: str, end: int) -> int:
+    """After «… har ansvar for å:», the end of the list that follows, for one quote."""
+    offset = end
+    lines = text[end:].splitlines(keepends=True)
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    previous = ""
+    for i, line in enumerate(lines):
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if not _BULLET.match(line) and not (line.strip() and _wraps(previous, line, following)):
+            break
+        offset = text.find(line, offset) + len(line.rstrip())
+        previous = line
+    return offset
+
+
+def _wraps(previous: str, line: str, following: str) -> bool:
+    """Whether `line` carries on the list item above it (a PDF wraps «… i Halden-skolen hvert» / «år.»).
+
+    A line that starts in lower case does; so does one after an item without closing punctuation, unless it
+    is a heading («• Lærlinger og fagbrev» / «Mål» / «Målene skal …»).
+    """
+    if not previous.strip():
+        return False
+    if line.lstrip()[:1].islower():
+        return True
+    return previous.rstrip()[-1] not in ".!?:;" and not _is_heading(line, following)
+
+
+# Text that speaks to the assistant rather than about the work: a planted prompt injection. Such sentences are
+# never evidence, and a generated sentence that says one has followed the document instead of the rules. Kinds:
+# overriding the rules («ignorer/glem/se bort fra ... instruksjoner»), a role marker or chat-template token at
+# the start of a line («System:», «[INST]», «<|im_start|>»), a new persona («du er nå», «fra nå av skal du»),
+# steering the reply («svar bare», «skriv kun», «i svaret ditt») and naming the prompt («systemmeldingen»).
+# NOTE: plain advice in the imperative («Involver tillitsvalgte tidlig.») is what the documents are for, so
+# the imperative alone is not a sign; each kind needs words about instructions, roles or the reply itself.
+_DIRECTIVE = re.compile(
+    r"\b(?:ignorer|ignore|glem|overse|se bort fra|disregard|forget|override)\b.{0,60}?"
+    r"\b(?:instruks\w*|instructions?|regl(?:er|ene)|rules|beskjed\w*|ordre[nr]?|prompt\w*|previous|above)\b"
+    r"|(?:^|\n)[\s>#*_-]*(?:system|assistant|assistent|developer|ai|ki)\s*:"
+    r"|<\|[\w ]{1,30}\|>|<</?sys>>|\[/?(?:inst|system|assistant|sys)\]"
+    r"|\b(?:du er nå|fra nå av (?:skal|er|må) du|you are now|from now on|late? som (?:om )?du|pretend (?:to be|you))\b"
+    r"|\b(?:svar|answer|respond|reply)\s+(?:bare|kun|only|just|nøyaktig|exactly|alltid|always)\b(?!\s+(?:på|to)\b)"
+    r"|\b(?:skriv|gjenta|si|write|say|output|print)\s+(?:bare|kun|only|just|nøyaktig|exactly)\s+"
+    r"(?:med\s+)?(?:ordet\s+|the word\s+)?[«\"“']"
+    r"|\b(?:svaret ditt|ditt svar|your (?:answer|response|reply)|system ?prompt\w*|systemmelding\w*|"
+    r"systeminstruks\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def is_directive(text: str) -> bool:
+    """Whether text addresses the assistant (an instruction planted in a document, or the reply obeying one)."""
+    return bool(_INSTRUCTION.search(text) or _DIRECTIVE.search(text))
