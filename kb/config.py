@@ -41,6 +41,12 @@ class Settings(BaseSettings):
         DEFAULT_MODEL,
         description="Embedding model: the offline default, any sentence-transformers name or path, or `hash`.",
     )
+    embedder: Literal["auto", "onnx", "sentence-transformers"] = Field(
+        "auto",
+        description="How the offline default model runs: `onnx` (onnxruntime, the export `kb setup` makes), "
+        "`sentence-transformers` (torch; the reference) or `auto` (onnx when exported). Other models: "
+        "sentence-transformers.",
+    )
     query_prefix: str | None = Field(
         None, description="Text put before queries (default: `query: ` for E5 models, else none)."
     )

@@ -1,4 +1,8 @@
-"""Embedding backends by name: the real sentence-transformers model and an offline hashing fake."""
+"""Embedding backends by name: multilingual-e5-small on ONNX Runtime or sentence-transformers, and a hashing fake.
+
+Nothing heavy is imported here: each backend imports its libraries when it is built, so a query process that
+embeds with ONNX Runtime never loads torch, transformers or llama-index.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,8 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
-
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import PrivateAttr
 
 from kb.config import DEFAULT_MODEL, Settings
 from kb.errors import KBError, ModelNotFoundError
@@ -23,19 +25,19 @@ logger = logging.getLogger(__name__)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-class HashEmbedding(BaseEmbedding):
+class HashEmbedding:
     """Deterministic bag-of-stems vectors: texts that share (stemmed) words land close, so ranking works.
 
     For tests and demos without the real model. Norwegian stems via PyStemmer, signed feature hashing.
     """
 
-    dim: int = 384
-    _stemmer: Any = PrivateAttr(default=None)
+    model_name = "hash"
 
-    def __init__(self, dim: int = 384, **kwargs: Any) -> None:
-        super().__init__(model_name="hash", dim=dim, **kwargs)
+    def __init__(self, dim: int = 384, embed_batch_size: int = 32) -> None:
         import Stemmer
 
+        self.dim = dim
+        self.embed_batch_size = embed_batch_size
         self._stemmer = Stemmer.Stemmer("norwegian")
 
     def _vector(self, text: str) -> list[float]:
@@ -48,20 +50,17 @@ class HashEmbedding(BaseEmbedding):
         norm = math.sqrt(sum(v * v for v in vector)) or 1.0
         return [v / norm for v in vector]
 
-    def _get_query_embedding(self, query: str) -> list[float]:
+    def get_query_embedding(self, query: str) -> list[float]:
+        """The vector of a query."""
         return self._vector(query)
 
-    def _get_text_embedding(self, text: str) -> list[float]:
+    def get_text_embedding(self, text: str) -> list[float]:
+        """The vector of a passage."""
         return self._vector(text)
 
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+    def get_text_embedding_batch(self, texts: list[str], **_: Any) -> list[list[float]]:
+        """The vectors of passages, in order."""
         return [self._vector(t) for t in texts]
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._vector(query)
-
-    async def _aget_text_embedding(self, text: str) -> list[float]:
-        return self._vector(text)
 
 
 def resolve_model_path(settings: Settings) -> str:
@@ -81,7 +80,7 @@ def resolve_model_path(settings: Settings) -> str:
     return str(folder)
 
 
-def _huggingface(settings: Settings) -> BaseEmbedding:
+def _huggingface(settings: Settings) -> Any:
     # NOTE: never let sentence-transformers reach for a model hub: there is none here, and a municipality's
     # locked-down server has none either. Set before the import so huggingface_hub reads it.
     if os.environ.get("KB_ALLOW_DOWNLOAD", "") != "1":
@@ -114,44 +113,91 @@ def _huggingface(settings: Settings) -> BaseEmbedding:
         ) from exc
 
 
+def onnx_folder(settings: Settings) -> Path:
+    """Where `kb setup` puts the ONNX export of the offline default model."""
+    from kb.onnx_model import onnx_dir
+
+    return onnx_dir(settings.models_dir, DEFAULT_MODEL)
+
+
+def _onnx(settings: Settings) -> Any:
+    from kb.onnx_model import MARKER_NAME, OnnxEmbedder
+
+    folder = onnx_folder(settings)
+    if not (folder / MARKER_NAME).is_file():
+        raise ModelNotFoundError(
+            f"ONNX-utgaven av språkmodellen finnes ikke i {folder}. Kjør `kb setup` (eller `make setup`), "
+            "eller sett KB_EMBEDDER=sentence-transformers."
+        )
+    return OnnxEmbedder(
+        folder,
+        query_prefix=settings.effective_query_prefix,
+        passage_prefix=settings.effective_passage_prefix,
+        batch_size=settings.embed_batch_size,
+        threads=settings.torch_threads,
+    )
+
+
 @contextlib.contextmanager
 def encode_threads(count: int | None = None) -> Iterator[None]:
-    """Let torch use `count` threads (default: all cores) for a batch encode, then restore the setting.
+    """Let the encoder use `count` threads (default: all cores) for a batch encode, then restore the setting.
 
-    Does nothing when torch was never imported (the hash embedder).
+    torch's thread count is changed only when torch was imported; ONNX batches inside the block run on a
+    session with that many threads.
     """
+    from kb.onnx_model import batch_threads
+
+    count = count or os.cpu_count() or 1
     torch = sys.modules.get("torch")
-    if torch is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(count or os.cpu_count() or 1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    with batch_threads(count):
+        if torch is None:
+            yield
+            return
+        before = torch.get_num_threads()
+        torch.set_num_threads(count)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
-def _hash(settings: Settings) -> BaseEmbedding:
+def _hash(settings: Settings) -> HashEmbedding:
     return HashEmbedding(embed_batch_size=settings.embed_batch_size)
 
 
-EMBEDDERS: dict[str, Callable[[Settings], BaseEmbedding]] = {
-    "huggingface": _huggingface,  # imports sentence-transformers only when called
+EMBEDDERS: dict[str, Callable[[Settings], Any]] = {
+    "onnx": _onnx,  # onnxruntime + tokenizers: the export `kb setup` makes of the offline default
+    "sentence-transformers": _huggingface,  # imports torch and sentence-transformers only when called
     "hash": _hash,  # deterministic and offline, for tests and demos
 }
 
 
 def backend_name(settings: Settings) -> str:
-    """Which factory serves the configured model name."""
-    return "hash" if settings.embed_model == "hash" else "huggingface"
+    """Which factory serves the configured model: hash, onnx or sentence-transformers.
+
+    `KB_EMBEDDER=auto` runs the offline default on ONNX Runtime when `kb setup` has exported it; any other
+    model (a sentence-transformers name or path) runs on sentence-transformers.
+    """
+    if settings.embed_model == "hash":
+        return "hash"
+    if settings.embed_model != DEFAULT_MODEL:
+        return "sentence-transformers"
+    if settings.embedder == "auto":
+        from kb.onnx_model import MARKER_NAME
+
+        if (onnx_folder(settings) / MARKER_NAME).is_file():
+            return "onnx"
+        logger.warning("ONNX-utgaven av språkmodellen mangler (kjør `kb setup`); bruker sentence-transformers")
+        return "sentence-transformers"
+    return settings.embedder
 
 
-def make_embedder(settings: Settings) -> BaseEmbedding:
+def make_embedder(settings: Settings) -> Any:
     """Build the configured embedder.
 
     Raises:
         KBError: unknown backend name.
+        ModelNotFoundError: the model (or its ONNX export) has not been built.
     """
     name = backend_name(settings)
     factory = EMBEDDERS.get(name)
