@@ -14,8 +14,8 @@ from pathlib import Path
 from ingest import metadata as metadata_
 from ingest.chunking import chunk_sections
 from ingest.loaders import LoadError, is_supported, load_path
-from ingest.privacy import mask_personal_data
-from ingest.types import Chunk, Section
+from ingest.privacy import mask_metadata, mask_personal_data, mask_source
+from ingest.types import Chunk, Section, SourceDocument
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +35,11 @@ class FileRef:
 class PreparedFile:
     """One file turned into chunks, ready to be embedded and stored."""
 
-    source: str
+    source: str  # as stored: the relative path with personal data masked
     content_hash: str
     chunks: list[Chunk]
     masked: Counter[str] = field(default_factory=Counter)
+    file_source: str = ""  # the path relative to the root as on disk (unmasked); "" when the same as `source`
 
 
 def file_hash(path: Path) -> str:
@@ -129,26 +130,62 @@ def prepare(
         load_path(ref.path)  # raises UnsupportedFileError with the list of supported types
     digest = content_hash or version_hash(ref.path)
     document = load_path(ref.path)
+    masked: Counter[str] = Counter()
+    source = ref.source
+    if mask:
+        # NOTE: masked before metadata is resolved, so a title or theme taken from the text is masked too; the
+        # resolved values are masked again, for what comes from the file name, the sidecar or the properties.
+        source = mask_source(ref.source)
+        document = _masked_document(document, masked)
     try:
-        meta = metadata_.resolve(document, ref.source, read_sidecar(ref.path))
+        meta = metadata_.resolve(document, source, read_sidecar(ref.path))
     except ValueError as exc:
         raise LoadError(str(exc)) from exc
     if extra_metadata:
         meta.update({k: v for k, v in extra_metadata.items() if v})
-    masked: Counter[str] = Counter()
-    sections = list(document.sections)
     if mask:
-        cleaned = []
-        for section in sections:
-            result = mask_personal_data(section.text)
-            masked.update(result.counts)
-            cleaned.append(Section(text=result.text, heading=section.heading, page=section.page))
-        sections = cleaned
+        meta = mask_metadata(meta, masked)
+        if masked:
+            # NOTE: only on documents that held personal data: their original file is never offered (kb.uploads)
+            meta["masked"] = sum(masked.values())
     meta["content_hash"] = digest
-    chunks = chunk_sections(sections, source=ref.source, metadata=meta, chunk_size=chunk_size, overlap=overlap)
+    chunks = chunk_sections(document.sections, source=source, metadata=meta, chunk_size=chunk_size, overlap=overlap)
     if not chunks:
         raise LoadError("filen inneholder ingen tekst")
-    return PreparedFile(source=ref.source, content_hash=digest, chunks=chunks, masked=masked)
+    file_source = ref.source if ref.source != source else ""
+    return PreparedFile(source, digest, chunks, masked, file_source)
+
+
+def _masked_value(value: object, counts: Counter[str]) -> object:
+    if isinstance(value, str):
+        result = mask_personal_data(value)
+        counts.update(result.counts)
+        return result.text
+    if isinstance(value, list | tuple):
+        return [_masked_value(v, counts) for v in value]
+    return value
+
+
+def _masked_document(document: SourceDocument, counts: Counter[str]) -> SourceDocument:
+    """The document with personal data masked in every section's text and heading, front matter and properties."""
+    sections = []
+    for section in document.sections:
+        text = mask_personal_data(section.text)
+        heading = mask_personal_data(section.heading)
+        counts.update(text.counts)
+        counts.update(heading.counts)
+        sections.append(Section(text=text.text, heading=heading.text, page=section.page))
+    return SourceDocument(
+        sections=tuple(sections),
+        front_matter={k: _masked_value(v, counts) for k, v in document.front_matter.items()},
+        properties={k: str(_masked_value(v, counts)) for k, v in document.properties.items()},
+        loader=document.loader,
+    )
+
+
+def stored_source(ref: FileRef, *, mask: bool) -> str:
+    """The source a file has in the store: its relative path, masked (the file on disk keeps its name)."""
+    return mask_source(ref.source) if mask else ref.source
 
 
 def scan_all(roots: Iterable[Path]) -> list[tuple[Path, FileRef]]:

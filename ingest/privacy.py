@@ -11,7 +11,7 @@ cue words and the amounts that must survive are ours:
 - fødselsnummer, D- and H-numbers: DDMMYYNNNNN, DDMMYY NNNNN, DDMMYY-NNNNN, with a non-breaking space or a
   line break between the groups, when the control digits hold; any 11 digits after a cue word
   («fødselsnummer», «personnummer», «f.nr.», «fnr», «d-nummer») whatever their control digits.
-- account numbers: 11 digits (straight or grouped 4.2.5) that pass mod-11; any 11 digits after «konto».
+- account numbers: 11 digits that pass mod-11, any 11 digits grouped 4.2.5, any 11 digits after «konto».
 - phone numbers: 8 digits written straight, 2-2-2-2 or 3-2-3 (4-4 after a cue word), with or without
   +47 / 0047 / (+47), valid for Norway, unless an amount word follows («kroner», «kr», «NOK», «årsverk», «%»)
   or precedes («kr», «NOK»).
@@ -66,7 +66,7 @@ _AMOUNT_AFTER = re.compile(r"\s*(?:,-|kr\b|kr\.|kroner|nok\b|mill|årsverk|%|pro
 _AMOUNT_BEFORE = re.compile(r"(?:\bkr\.?|\bnok|kroner)\s*$", re.IGNORECASE)
 _TIME_RANGE = re.compile(r"\d\d[.:]\d\d\s?[-–]\s?\d\d[.:]\d\d")  # «kl. 20.00-22.00»
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}\b")
-_CUE_WINDOW = 40  # characters before a number in which a cue word counts
+_CUE_WINDOW = 24  # characters before a number in which a cue word counts («Fødselsnummer til deltakeren: »)
 
 _K1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
 _K2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
@@ -123,8 +123,20 @@ class Masked:
     counts: Counter[str]
 
 
-def _cue_before(text: str, start: int, cue: re.Pattern[str]) -> bool:
-    return bool(cue.search(text, max(0, start - _CUE_WINDOW), start))
+def _cue_before(text: str, start: int) -> str:
+    """The kind named by the cue word nearest before `start` («fnr», «konto», «tlf»), or "" when none is close.
+
+    A cue counts only within a few characters and with no other number in between, so «Mobil 412 34 567.
+    Årsbudsjettet er 912 34 567 kroner» cues the phone number and not the amount after it.
+    """
+    window = text[max(0, start - _CUE_WINDOW) : start]
+    best, kind = -1, ""
+    for name, cue in (("fødselsnummer", _FNR_CUE), ("kontonummer", _ACCOUNT_CUE), ("telefon", _PHONE_CUE)):
+        for match in cue.finditer(window):
+            between = window[match.end() :]
+            if match.end() > best and not any(c.isdigit() for c in between) and "[" not in between:
+                best, kind = match.end(), name
+    return kind
 
 
 def mask_personal_data(text: str) -> Masked:
@@ -139,15 +151,14 @@ def mask_personal_data(text: str) -> Masked:
     def eleven(match: re.Match[str]) -> str:
         number = "".join(g for g in match.groups() if g)
         account_form = match.group(3) is not None
-        if not account_form and (is_fodselsnummer(number) or _cue_before(text, match.start(), _FNR_CUE)):
+        cue = _cue_before(text, match.start())
+        if cue == "fødselsnummer" or (cue != "kontonummer" and not account_form and is_fodselsnummer(number)):
             counts["fødselsnummer"] += 1
             return FNR_MASK
-        if is_account_number(number) or _cue_before(text, match.start(), _ACCOUNT_CUE):
+        # NOTE: nothing but an account number is written 4.2.5, so that form is masked whatever its check digit
+        if account_form or cue == "kontonummer" or is_account_number(number):
             counts["kontonummer"] += 1
             return ACCOUNT_MASK
-        if account_form and _cue_before(text, match.start(), _FNR_CUE):
-            counts["fødselsnummer"] += 1
-            return FNR_MASK
         return match.group(0)
 
     text = _ELEVEN.sub(eleven, text)
@@ -160,10 +171,10 @@ def mask_personal_data(text: str) -> Masked:
 
     def phone(match: re.Match[str]) -> str:
         prefixed = match.group(1) is not None
-        cue = prefixed or _cue_before(text, match.start(), _PHONE_CUE)
+        cue = prefixed or _cue_before(text, match.start()) == "telefon"
         if match.group(3) is not None and not cue:
             return match.group(0)  # 4-4 digits without a cue are years («2024 2027», «2024-2027»)
-        if not cue and (
+        if not prefixed and (
             _AMOUNT_AFTER.match(text, match.end())
             or _AMOUNT_BEFORE.search(text, max(0, match.start() - 12), match.start())
             or _TIME_RANGE.fullmatch(match.group(2))

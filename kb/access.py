@@ -202,7 +202,8 @@ class UserView:
         chunks = self.chunks_of(source)
         if not chunks:
             return None
-        return find_original(self.settings, source, str(chunks[0][1].get("content_hash", "")))
+        meta = chunks[0][1]
+        return find_original(self.settings, source, str(meta.get("content_hash", "")), masked=bool(meta.get("masked")))
 
     # --- writing, checked ------------------------------------------------------------------------------
     def stored_metadata(self, source: str) -> dict[str, Any] | None:

@@ -84,6 +84,9 @@ class KnowledgeBase:
 
     def __init__(self, settings: Settings, *, embedder: Any = None) -> None:
         self.settings = settings
+        from kb.files import make_private
+
+        make_private(settings.home, private=settings.private_files)
         self.store = Store(settings)
         self._embedder = embedder
         self._lexical: LexicalIndex | None = None
@@ -363,12 +366,14 @@ class KnowledgeBase:
     def audit(self, action: str, source: str, user: str, **extra: Any) -> None:
         """Append one change to the audit log (JSON lines)."""
         self.settings.audit_file.parent.mkdir(parents=True, exist_ok=True)
+        from ingest.privacy import mask_metadata, mask_source
+
         entry = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "user": user,
             "action": action,
-            "source": source,
+            "source": mask_source(source),
         }
-        entry.update(extra)
+        entry.update(mask_metadata(extra))
         with self.settings.audit_file.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")

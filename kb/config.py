@@ -58,7 +58,12 @@ class Settings(BaseSettings):
     chunk_size: int = Field(1000, ge=200, description="Largest chunk, in characters.")
     chunk_overlap: int = Field(150, ge=0, description="Characters of whole sentences repeated between chunks.")
     mask_personal_data: bool = Field(
-        True, description="Mask fødselsnummer, phone numbers and e-mail addresses in stored text."
+        True,
+        description="Mask fødselsnummer, D-/H-numbers, account and phone numbers and e-mail addresses in "
+        "everything stored or shown.",
+    )
+    private_files: bool = Field(
+        True, description="Create files 0600 and folders 0700 under HOME (off: the process umask decides)."
     )
     fusion: Literal["rrf", "weighted"] = Field("weighted", description="How dense and BM25 ranks are fused.")
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the dense side in weighted fusion.")

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest.privacy import mask_source, mask_text
+
 logger = logging.getLogger(__name__)
 
 VOTES = ("up", "down")
@@ -41,7 +43,7 @@ def entry_for(question: str, answer: Any, vote: str | None = None) -> FeedbackEn
         raise ValueError(f"vote must be one of {VOTES}, not {vote!r}")
     sources = tuple(dict.fromkeys(c.source for c in getattr(answer, "citations", ())))
     return FeedbackEntry(
-        question=question.strip(),
+        question=mask_text(question.strip()),
         answered=bool(getattr(answer, "answered", False)),
         vote=vote,
         sources=sources,
@@ -50,10 +52,15 @@ def entry_for(question: str, answer: Any, vote: str | None = None) -> FeedbackEn
 
 
 def record(path: Path, entry: FeedbackEntry) -> None:
-    """Append one entry (creating the folder); one write per line so concurrent writers do not interleave."""
+    """Append one entry (creating the folder); one write per line so concurrent writers do not interleave.
+
+    The question and sources are masked (ingest.privacy) before they are written: a fødselsnummer typed into a
+    question never reaches the log, nor the facilitators who read it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     data = asdict(entry)
-    data["sources"] = list(entry.sources)
+    data["question"] = mask_text(entry.question)
+    data["sources"] = [mask_source(s) for s in entry.sources]
     with path.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(data, ensure_ascii=False) + "\n")
 
@@ -70,7 +77,8 @@ def read(path: Path) -> list[FeedbackEntry]:
             data = json.loads(line)
             entries.append(
                 FeedbackEntry(
-                    question=str(data["question"]),
+                    # NOTE: masked on reading too, for lines an earlier version wrote in clear
+                    question=mask_text(str(data["question"])),
                     answered=bool(data.get("answered", False)),
                     vote=data.get("vote") if data.get("vote") in VOTES else None,
                     sources=tuple(str(s) for s in data.get("sources", ())),

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.loaders import LoadError
-from ingest.pipeline import PreparedFile, prepare, scan_all, version_hash
+from ingest.pipeline import PreparedFile, prepare, scan_all, stored_source, version_hash
 from kb.models import encode_threads
 from kb.types import Scalar
-from kb.uploads import discard_original, keep_original, uploads_dir
+from kb.uploads import discard_original, discard_staged, keep_original, uploads_dir
 
 if TYPE_CHECKING:
     from kb.base import IngestReport, KnowledgeBase, Progress
@@ -40,12 +41,14 @@ def ingest(
     settings = kb.settings
     report = IngestReport()
     started = time.perf_counter()
+    mask = settings.mask_personal_data
+    remasked = remask_stored(kb, report) if mask else 0
     stored = kb.store.files()
     refs = scan_all(roots)
     report.seen = len(refs)
     pending: list[tuple[PreparedFile, bool, Path]] = []
     uploads = uploads_dir(settings).resolve()
-    changed = False
+    changed = remasked > 0
 
     def flush() -> None:
         nonlocal changed
@@ -68,9 +71,7 @@ def ingest(
             embeddings = [reuse[c.text] if c.text in reuse else next(fresh) for c in prepared.chunks]
             kb.store.write_file(prepared.source, prepared.content_hash, prepared.chunks, embeddings)
             changed = True
-            if not path.resolve().is_relative_to(uploads):
-                # The source view offers the original file for download, wherever it was ingested from.
-                keep_original(settings, path, prepared.source)
+            _keep_or_drop_original(kb, path, prepared, uploads)
             report.chunks_written += len(prepared.chunks)
             (report.updated if is_update else report.added).append(prepared.source)
             meta = prepared.chunks[0].metadata
@@ -86,11 +87,12 @@ def ingest(
 
     try:
         for done, (_root, ref) in enumerate(refs, start=1):
+            source = stored_source(ref, mask=mask)
             if progress:
-                progress(done, len(refs), ref.source)
+                progress(done, len(refs), source)
             try:
                 digest = version_hash(ref.path)
-                entry = stored.get(ref.source)
+                entry = stored.get(source)
                 if entry is not None and entry.is_complete(digest):
                     report.unchanged += 1
                     continue
@@ -98,16 +100,16 @@ def ingest(
                     ref,
                     chunk_size=settings.chunk_size,
                     overlap=settings.chunk_overlap,
-                    mask=settings.mask_personal_data,
+                    mask=mask,
                     content_hash=digest,
                     extra_metadata=extra_metadata,
                 )
             except LoadError as exc:
-                report.skipped.append((ref.source, str(exc)))
-                logger.warning("skipped %s: %s", ref.source, exc)
+                report.skipped.append((source, str(exc)))
+                logger.warning("skipped %s: %s", source, exc)
                 continue
             except OSError as exc:
-                report.skipped.append((ref.source, f"filen kan ikke leses ({exc.strerror or exc})"))
+                report.skipped.append((source, f"filen kan ikke leses ({exc.strerror or exc})"))
                 continue
             report.masked.update(prepared.masked)
             pending.append((prepared, entry is not None and digest not in entry.versions, ref.path))
@@ -115,7 +117,7 @@ def ingest(
                 flush()
         flush()
         if prune:
-            seen = {ref.source for _, ref in refs}
+            seen = {stored_source(ref, mask=mask) for _, ref in refs}
             for source in sorted(set(stored) - seen):
                 kb.store.remove(source)
                 discard_original(settings, source)
@@ -126,6 +128,7 @@ def ingest(
         # NOTE: runs on Ctrl-C too: whatever files were written whole become visible to BM25 and readers.
         # A run killed after writing a file but before this point left chunks BM25 has not seen: a run that
         # then finds every file unchanged must still bring BM25 in step, so check instead of trusting `changed`.
+        kb.store.erase()  # old versions of replaced files leave no trace in the store's files
         if changed or not kb.lexical_in_step():
             kb.store.bump_revision()
             kb.rebuild_lexical()
@@ -138,6 +141,116 @@ def ingest(
             report.sentences_embedded += _warm_stored(kb)
         report.seconds = time.perf_counter() - started
     return report
+
+
+def _masking_marker(kb: KnowledgeBase) -> Path:
+    return kb.lexical_path.with_name(f"{kb.store.name}.masking")
+
+
+def remask_stored(kb: KnowledgeBase, report: IngestReport) -> int:
+    """Mask what an earlier version stored in clear; returns how many documents were rewritten.
+
+    Runs once per store and masking version (a marker beside the BM25 index): every stored chunk's text and
+    metadata, and the source itself, pass ingest.privacy again; a document with anything masked is written
+    anew (changed chunks embedded again), its old chunks erased from the store's files and its kept original
+    deleted. The feedback and audit logs are masked in place too.
+    """
+    from ingest.chunking import chunk_id
+    from ingest.privacy import MASKING_VERSION, mask_metadata, mask_personal_data, mask_source
+    from kb.store import Record
+
+    marker = _masking_marker(kb)
+    if marker.is_file() and marker.read_text(encoding="utf-8").strip() == str(MASKING_VERSION):
+        return 0
+    by_source: dict[str, list[tuple[Record, Sequence[float]]]] = {}
+    for record, vector in kb.store.records(include_embeddings=True):
+        by_source.setdefault(str(record.metadata.get("source", "")), []).append(
+            (record, vector if vector is not None else [])
+        )
+    rewritten = 0
+    for source, rows in by_source.items():
+        counts: Counter[str] = Counter()
+        new_source = mask_source(source)
+        masked = []
+        for record, vector in rows:
+            text = mask_personal_data(record.text)
+            counts.update(text.counts)
+            masked.append((record, vector, text.text, mask_metadata(record.metadata, counts)))
+        if not counts and new_source == source:
+            continue
+        fresh = [t for r, _, t, _ in masked if t != r.text]
+        vectors = dict(zip(fresh, kb.embedder.get_text_embedding_batch(fresh), strict=True)) if fresh else {}
+        records = []
+        for record, vector, text, meta in masked:
+            meta = {**meta, "source": new_source, "masked": int(meta.get("masked", 0) or 0) or sum(counts.values())}
+            same = text == record.text and new_source == source
+            index = int(meta.get("chunk_index", 0))
+            new_id = record.id if same else chunk_id(new_source, str(meta.get("content_hash", "")), index, text)
+            records.append((Record(new_id, text, meta), vectors.get(text, vector)))
+        kb.store.remove(source)
+        kb.store.add_records(records)
+        discard_original(kb.settings, source)
+        discard_original(kb.settings, new_source)
+        report.masked.update(counts)
+        rewritten += 1
+        logger.info("masked personal data an earlier version stored in %s", new_source)
+    for log in (kb.settings.feedback_file, kb.settings.audit_file):
+        _mask_log(log)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(str(MASKING_VERSION), encoding="utf-8")
+    return rewritten
+
+
+def _mask_log(path: Path) -> None:
+    """Mask every string in a JSON-lines log in place (lines an earlier version wrote in clear)."""
+    import json
+
+    from ingest.privacy import mask_text
+
+    if not path.is_file():
+        return
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            data = _masked_json(json.loads(line))
+        except ValueError:
+            lines.append(mask_text(line))
+            continue
+        lines.append(json.dumps(data, ensure_ascii=False))
+    temporary = path.with_name(f".{path.name}.part")
+    temporary.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    temporary.replace(path)
+
+
+def _masked_json(value: object) -> object:
+    from ingest.privacy import mask_source
+
+    if isinstance(value, str):
+        return mask_source(value)
+    if isinstance(value, list):
+        return [_masked_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _masked_json(v) for k, v in value.items()}
+    return value
+
+
+def _keep_or_drop_original(kb: KnowledgeBase, path: Path, prepared: PreparedFile, uploads: Path) -> None:
+    """Keep a copy of the original for the source view's download only when it holds no personal data.
+
+    NOTE: a file in which masking found anything is not kept at all (a redacted PDF or Word file that is
+    certain to hold no number is beyond what we can promise); the source view shows the stored, masked text.
+    An upload staged under HOME/uploads with personal data is deleted once its masked text is stored.
+    """
+    settings = kb.settings
+    if prepared.masked:
+        discard_original(settings, prepared.source)
+        discard_original(settings, prepared.file_source)  # a copy an earlier version kept, under the file's name
+        if path.resolve().is_relative_to(uploads):
+            discard_staged(path)
+        return
+    if not path.resolve().is_relative_to(uploads):
+        # The source view offers the original file for download, wherever it was ingested from.
+        keep_original(settings, path, prepared.source)
 
 
 def _warm_stored(kb: KnowledgeBase) -> int:

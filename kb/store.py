@@ -7,6 +7,7 @@ collection holds a revision that changes on every write, so other processes know
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -14,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
@@ -168,6 +170,39 @@ def _server_errors(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+_STATE_SQL = """
+SELECT m.key, m.string_value, m.int_value, m.float_value, m.bool_value
+FROM collections c
+JOIN segments s ON s.collection = c.id AND s.scope = 'METADATA'
+JOIN embeddings e ON e.segment_id = s.id AND e.embedding_id = 'state'
+JOIN embedding_metadata m ON m.id = e.id
+WHERE c.name = ?
+"""
+
+
+def read_state(database: Path, collection: str) -> dict[str, Scalar] | None:
+    """The state record of an embedded store, read from Chroma's SQLite file opened read-only.
+
+    Returns {} when the store or the collection does not exist yet, and None when the file cannot be read this
+    way (a chromadb whose schema differs, a hot journal only a writer may roll back): then ask Chroma.
+    """
+    import sqlite3
+
+    if not database.is_file():
+        return {}
+    try:
+        with contextlib.closing(sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            rows = db.execute(_STATE_SQL, (collection,)).fetchall()
+    except sqlite3.Error as exc:
+        logger.info("reading the store's state from %s failed (%s); opening Chroma", database, exc)
+        return None
+    state: dict[str, Scalar] = {}
+    for key, text, integer, real, flag in rows:
+        if not key.startswith("chroma:"):
+            state[key] = next((v for v in (text, integer, real, flag) if v is not None), "")
+    return state
+
+
 class Store:
     """A Chroma collection named after the embedding model and chunking, plus its state record."""
 
@@ -176,26 +211,59 @@ class Store:
         self.location = settings.chroma_url or str(settings.store_dir)
         self.is_server = bool(settings.chroma_url)
         self._settings = settings
+        self._deleted: list[str] = []  # chunk ids deleted and not yet erased from the files (see erase())
         self._open()
         self._synced = self.revision()
 
     def _open(self) -> None:
-        from llama_index.vector_stores.chroma import ChromaVectorStore
+        """Forget any open client; Chroma is opened on first use.
 
-        self._client = _client(self._settings)
-        try:
-            self._collection = self._client.get_or_create_collection(
-                self.name,
-                metadata={**HNSW, "embed_model": self._settings.embed_model},
-                embedding_function=None,  # our vectors only: Chroma's default function downloads a model
-            )
-            self._state = self._client.get_or_create_collection(f"{self.name}_state", embedding_function=None)
-        except Exception as exc:
-            raise StoreUnavailableError(
-                f"Kunnskapsbasen på {self.location} kan ikke åpnes ({type(exc).__name__}: {exc}). "
-                "Kjører Chroma-serveren? Er mappen skrivbar?"
-            ) from exc
-        self._vectors = ChromaVectorStore(chroma_collection=self._collection)
+        NOTE: a search over a current BM25/vector snapshot never opens Chroma: opening a PersistentClient writes
+        to chroma.sqlite3 (and a query rewrote an HNSW segment file), and importing chromadb and llama-index
+        cost a cold `kb search` about a second. The revision is read from the SQLite file instead (read_state).
+        """
+        self._chroma: tuple[Any, Any, Any] | None = None
+        self._vector_store: Any = None
+
+    def _connect(self) -> tuple[Any, Any, Any]:
+        """(client, collection, state collection), opened once."""
+        if self._chroma is None:
+            client = _client(self._settings)
+            try:
+                collection = client.get_or_create_collection(
+                    self.name,
+                    metadata={**HNSW, "embed_model": self._settings.embed_model},
+                    embedding_function=None,  # our vectors only: Chroma's default function downloads a model
+                )
+                state = client.get_or_create_collection(f"{self.name}_state", embedding_function=None)
+            except Exception as exc:
+                raise StoreUnavailableError(
+                    f"Kunnskapsbasen på {self.location} kan ikke åpnes ({type(exc).__name__}: {exc}). "
+                    "Kjører Chroma-serveren? Er mappen skrivbar?"
+                ) from exc
+            self._chroma = (client, collection, state)
+        return self._chroma
+
+    @property
+    def _client(self) -> Any:
+        return self._connect()[0]
+
+    @property
+    def _collection(self) -> Any:
+        return self._connect()[1]
+
+    @property
+    def _state(self) -> Any:
+        return self._connect()[2]
+
+    @property
+    def _vectors(self) -> Any:
+        """llama-index's ChromaVectorStore over the collection, for writing nodes (imported only to write)."""
+        if self._vector_store is None:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self._vector_store = ChromaVectorStore(chroma_collection=self._collection)
+        return self._vector_store
 
     def sync(self, revision: str) -> None:
         """Pick up another process's writes to an embedded store.
@@ -204,8 +272,8 @@ class Store:
         not that index. When the revision moved and we did not move it, drop chromadb's cached system for our
         folder and open it again. (A server needs nothing: it is the one process.)
         """
-        if revision == self._synced or self.is_server or revision in _WRITTEN_HERE:
-            self._synced = revision
+        if revision == self._synced or self.is_server or revision in _WRITTEN_HERE or self._chroma is None:
+            self._synced = revision  # (nothing open yet: the first use opens the current files)
             return
         from chromadb.api.shared_system_client import SharedSystemClient
 
@@ -218,16 +286,17 @@ class Store:
         self._synced = revision
 
     # --- state -----------------------------------------------------------------------------------------
-    @_server_errors
     def revision(self) -> str:
         """Changes on every write; '' for a store never written."""
-        got = self._state.get(ids=["state"], include=["metadatas"])
-        metadatas = got.get("metadatas") or []
-        return str(metadatas[0].get("revision", "")) if metadatas and metadatas[0] else ""
+        return str(self.state().get("revision", ""))
 
     @_server_errors
     def state(self) -> dict[str, Scalar]:
         """The state record: revision and time of the last write."""
+        if not self.is_server and self._chroma is None:
+            state = read_state(self._settings.store_dir / "chroma.sqlite3", f"{self.name}_state")
+            if state is not None:
+                return state
         got = self._state.get(ids=["state"], include=["metadatas"])
         metadatas = got.get("metadatas") or []
         return dict(metadatas[0]) if metadatas and metadatas[0] else {}
@@ -361,16 +430,30 @@ class Store:
 
     @_server_errors
     def delete_other_versions(self, source: str, keep_hash: str) -> None:
-        """Remove chunks of `source` that belong to any version but `keep_hash`."""
-        self._collection.delete(where={"$and": [{"source": source}, {"content_hash": {"$ne": keep_hash}}]})
+        """Remove chunks of `source` that belong to any version but `keep_hash` (erased by `erase()`)."""
+        where = {"$and": [{"source": source}, {"content_hash": {"$ne": keep_hash}}]}
+        ids = self._collection.get(where=where, include=[])["ids"]
+        if ids:
+            self._collection.delete(ids=ids)
+            self._deleted.extend(ids)
 
     @_server_errors
     def remove(self, source: str) -> int:
-        """Delete all chunks of a source; returns how many there were."""
+        """Delete all chunks of a source, and erase their text from the store's files; returns how many."""
         ids = self._collection.get(where={"source": source}, include=[])["ids"]
         if ids:
             self._collection.delete(ids=ids)
+            self._deleted.extend(ids)
+            self.erase()
         return len(ids)
+
+    def erase(self) -> None:
+        """Erase what the store's files keep of chunks deleted so far (kb.erase); a server erases its own."""
+        deleted, self._deleted = self._deleted, []
+        if deleted and not self.is_server:
+            from kb.erase import erase
+
+            erase(self._settings.store_dir, deleted)
 
     @_server_errors
     def add_records(self, records: Sequence[tuple[Record, Sequence[float]]]) -> None:

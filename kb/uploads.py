@@ -183,6 +183,13 @@ def keep_original(settings: Settings, path: Path, source: str) -> Path:
     return target
 
 
+def discard_staged(path: Path) -> None:
+    """Delete a staged upload and its sidecar (once its masked text is stored; see kb.indexer)."""
+    path.unlink(missing_ok=True)
+    sidecar_path(path).unlink(missing_ok=True)
+    logger.info("deleted staged upload %s: it held personal data, the store keeps its masked text", path.name)
+
+
 def _unlink_under(root: Path, source: str) -> Path | None:
     """Delete root/source if it is a file inside `root`; the path deleted, or None."""
     target = root / source
@@ -194,6 +201,8 @@ def _unlink_under(root: Path, source: str) -> Path | None:
 
 def discard_original(settings: Settings, source: str) -> None:
     """Delete the copy `keep_original` made, when its document is removed from the store."""
+    if not source:
+        return
     _unlink_under(originals_dir(settings), source)
 
 
@@ -210,13 +219,21 @@ def original_roots(settings: Settings) -> list[Path]:
 
 
 def find_original(
-    settings: Settings, source: str, content_hash: str = "", roots: Sequence[Path] | None = None
+    settings: Settings,
+    source: str,
+    content_hash: str = "",
+    roots: Sequence[Path] | None = None,
+    *,
+    masked: bool = False,
 ) -> Path | None:
     """The original file of a stored document, or None.
 
     With `content_hash` (the stored sha256 of the file), a file that has changed since it was ingested is
-    not offered: the download must match what the answer cited.
+    not offered: the download must match what the answer cited. A document whose text held personal data
+    (`masked`, the chunks' `masked` metadata) has no original to offer, wherever its file lies.
     """
+    if masked:
+        return None
     relative = PurePosixPath(source)
     if relative.is_absolute() or ".." in relative.parts:
         return None
