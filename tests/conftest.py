@@ -140,12 +140,24 @@ def real_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_model(target)
 
 
+@pytest.fixture(scope="session")
+def real_onnx_dir(real_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ONNX export of the offline model: the one `make setup` made, else exported once for this session."""
+    from kb.onnx_model import export, is_exported, onnx_dir
+
+    built = onnx_dir(real_model_dir.parent, DEFAULT_MODEL)
+    if is_exported(built, real_model_dir):
+        return built
+    return export(real_model_dir, tmp_path_factory.mktemp("onnx") / built.name).out_dir
+
+
 @pytest.fixture
-def real_settings(tmp_path: Path, real_model_dir: Path) -> Settings:
-    """Settings with the real offline model (copied by path into this test's HOME)."""
+def real_settings(tmp_path: Path, real_model_dir: Path, real_onnx_dir: Path) -> Settings:
+    """Settings with the real offline model and its ONNX export (linked into this test's HOME): the default path."""
     home = tmp_path / "kbhome-real"
     (home / "models").mkdir(parents=True)
     os.symlink(real_model_dir, home / "models" / DEFAULT_MODEL)
+    os.symlink(real_onnx_dir, home / "models" / real_onnx_dir.name)
     return Settings(home=home, embed_model=DEFAULT_MODEL)
 
 

@@ -24,7 +24,9 @@ COMMANDS = (
 )
 
 
-def run_kb(settings: Settings, *args: str, importtime: bool = True) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+def run_kb(
+    settings: Settings, *args: str, importtime: bool = True
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """Run `python -m kb ARGS` in a new process against `settings`; return the result and the modules imported."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     env.update(
@@ -37,9 +39,7 @@ def run_kb(settings: Settings, *args: str, importtime: bool = True) -> tuple[sub
     result = subprocess.run(
         [sys.executable, *flags, "-m", "kb", *args], env=env, capture_output=True, text=True, timeout=300
     )
-    modules = {
-        line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
-    }
+    modules = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
     return result, modules
 
 
