@@ -30,6 +30,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,7 +231,10 @@ def _export_fp32(model_dir: Path, path: Path) -> None:
     ids = torch.tensor([[0, 6, 1000, 2000, 2], [0, 6, 2, PAD_ID, PAD_ID]])
     mask = (ids != PAD_ID).long()
     axes = {0: "batch", 1: "sequence"}
-    with torch.no_grad():
+    # NOTE: the TorchScript exporter warns that it is deprecated and about traced shape ops; the result is
+    # checked against sentence-transformers before it is installed, so the warnings say nothing to the user.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             Encoder(model),
             (ids, mask),
