@@ -33,7 +33,7 @@ from kb.errors import (
     StoreUnavailableError,
 )
 from kb.retrieval import best_per_document, group_by_municipality
-from kb.types import Filters, Hit
+from kb.types import RELATED_HEADING, Filters, Hit
 
 logger = logging.getLogger("app")
 
@@ -419,6 +419,24 @@ def _answer_markdown(text: str) -> str:
     return text.replace("$", r"\$").replace("<", "&lt;")
 
 
+def _citation(index: int, citation: Any, kind: str, *, numbered: bool = True) -> None:
+    """A source as an expander with every sentence the answer quotes from it, and a button that opens it."""
+    label = f"{citation.title or citation.source} – {citation.municipality}"
+    if numbered:
+        label = f"[{citation.n}] {label}"
+    if citation.page:
+        label += f", side {citation.page}"
+    with st.expander(label):
+        for quote in citation.quotes or (citation.text,):
+            st.markdown("> " + views.escape_markdown(quote).replace("  \n", " "))
+        st.button(
+            "Åpne kilden",
+            key=f"{kind}-{index}-{citation.n}",
+            on_click=open_source,
+            kwargs={"source": citation.source, "quote": citation.text, "page": citation.page},
+        )
+
+
 def chat_turn(index: int, turn: dict[str, Any]) -> None:
     """One question and its answer, with citations that expand and open their source, and thumbs."""
     with st.chat_message("user"):
@@ -428,21 +446,16 @@ def chat_turn(index: int, turn: dict[str, Any]) -> None:
             st.warning(turn["error"])
             return
         answer = turn["answer"]
-        st.markdown(_answer_markdown(answer.text))
+        # NOTE: the «Kanskje relevant» list of a not-found answer is shown as documents to open, not as text.
+        st.markdown(_answer_markdown(answer.text.split(f"\n\n{RELATED_HEADING}:")[0]))
         if answer.notice:
             st.caption(answer.notice)
         for citation in answer.citations:
-            label = f"[{citation.n}] {citation.title or citation.source} – {citation.municipality}"
-            if citation.page:
-                label += f", side {citation.page}"
-            with st.expander(label):
-                st.markdown("> " + views.escape_markdown(citation.text).replace("  \n", " "))
-                st.button(
-                    "Åpne kilden",
-                    key=f"cite-{index}-{citation.n}",
-                    on_click=open_source,
-                    kwargs={"source": citation.source, "quote": citation.text, "page": citation.page},
-                )
+            _citation(index, citation, "cite")
+        if answer.related:
+            st.markdown(f"**{RELATED_HEADING}**")
+            for citation in answer.related:
+                _citation(index, citation, "related", numbered=False)
         if turn.get("vote"):
             st.caption("Takk for tilbakemeldingen!")
         else:

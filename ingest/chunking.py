@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ingest.roles import section_role
 from ingest.types import Chunk, Scalar, Section
 
 # Abbreviations that end in a period without ending the sentence (bokmål and nynorsk).
@@ -186,9 +187,11 @@ def chunk_sections(
         text = f"{carry}\n\n{body}" if carry and len(carry) + len(body) <= chunk_size + overlap else body
         previous = body
         index = len(chunks)
+        heading = group[0].heading or group[-1].heading
         meta: dict[str, Scalar] = {
             **metadata,
-            "heading": group[0].heading or group[-1].heading,
+            "heading": heading,
+            "role": section_role(heading),
             "chunk_index": index,
             "char_start": group[0].start,
         }

@@ -644,14 +644,15 @@ def eval_(
             click.echo("\nSvar (kb ask, ekstraktivt):")
             for key, target in TARGETS.items():
                 value = output["answers"].get(key)
-                if value is None:
-                    continue
+                if value is None or output["answers"].get(_COUNTED_BY.get(key, key), 1) == 0:
+                    continue  # a measure with no question of its kind in the set
                 ok = value <= target if key == "median_seconds" else value >= target
                 click.echo(
                     f"  {key:<16} {value:>6.3f}   mål {'≤' if key == 'median_seconds' else '≥'} {target}"
                     f"  {'OK' if ok else 'IKKE NÅDD'}"
                 )
             click.echo(f"  {'fact_recall':<16} {output['answers']['fact_recall']:>6.3f}   (hvert nøkkelfaktum for seg)")
+            click.echo(f"  {'ord, én kommune':<16} {output['answers']['median_words_single']:>6.0f}   (median)")
     if norquad:
         folder = norquad_dir or ev.NORQUAD_DIR
         if not (folder / "queries.jsonl").is_file():
@@ -681,6 +682,10 @@ def eval_(
                 for mode in block["modes"].values():
                     mode.pop("misses", None)
         click.echo(json.dumps(output, ensure_ascii=False, indent=2))
+
+
+# The count behind each answer measure: a set without near-miss questions has no near-miss figure to show.
+_COUNTED_BY = {"refused": "unanswerable", "near_miss_refused": "near_miss", "how_leads": "how_questions"}
 
 
 def _q(question: Any) -> dict[str, Any]:

@@ -109,8 +109,9 @@ class Citation:
     title: str
     municipality: str
     page: int | None
-    text: str  # the exact quoted text from the stored chunk
+    text: str  # the exact quoted text from the stored chunk (the first, when several sentences are quoted)
     superseded: bool = False  # quoted from an older version of a document that has a newer one in the store
+    quotes: tuple[str, ...] = ()  # every sentence the answer quotes from this source (and page), in order
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape of `kb ask --json`."""
@@ -121,8 +122,12 @@ class Citation:
             "municipality": self.municipality,
             "title": self.title,
             "text": self.text,
+            "quotes": list(self.quotes or (self.text,)),
             "superseded": self.superseded,
         }
+
+
+RELATED_HEADING = "Kanskje relevant"  # the closest documents, under a not-found answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +139,9 @@ class Answer:
     answered: bool
     mode: str = "extractive"  # or "generated"
     notice: str = ""  # why a generated answer was replaced, etc.
+    related: tuple[Citation, ...] = ()  # «Kanskje relevant»: the closest documents when the answer was not found
+    asks: str = ""  # what the question asked: figure, date, name, measure, result or overview
+    leads: tuple[str, ...] = ()  # the role of each municipality section's first sentence (measure, result, …)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape of `kb ask --json`."""
@@ -143,4 +151,6 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "mode": self.mode,
             "notice": self.notice,
+            "asks": self.asks,
+            "related": [c.to_dict() for c in self.related],
         }

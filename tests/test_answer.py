@@ -9,9 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from kb.answer import ask, check_generated, document_chunks, focus, retrieve
-from kb.answer.compose import NOT_FOUND, OLDER_VERSION, _Composer, _continuations, _pick_single
+from kb.answer.compose import NOT_FOUND, OLDER_VERSION, _add, _Composer, _continuations
 from kb.answer.question import _stems, in_store_spelling, is_comparison, named_municipalities
-from kb.answer.select import Candidate, concreteness
 from kb.answer.sentences import LIST_WORDS, Span, sentence_spans
 from kb.types import Filters, Hit
 from tests.conftest import write
@@ -202,7 +201,8 @@ def test_json_shape(kb) -> None:  # type: ignore[no-untyped-def]
     assert data["answered"] is True and data["mode"] == "extractive"
     assert data["citations"]
     for citation in data["citations"]:
-        assert set(citation) == {"n", "source", "page", "municipality", "title", "text", "superseded"}
+        assert set(citation) == {"n", "source", "page", "municipality", "title", "text", "quotes", "superseded"}
+        assert citation["text"] == citation["quotes"][0]
         assert citation["superseded"] is False  # the current strategy was retrieved, so the old one is not cited
     json.dumps(data, ensure_ascii=False)
     assert "45 lærlinger" in data["answer"]  # the current strategy, not the superseded one
@@ -404,14 +404,15 @@ def test_a_list_quoted_whole_takes_the_place_of_its_items() -> None:
     )
     assert item.shown == item.display
 
-    def cand(span: Span, score: float) -> Candidate:
-        return Candidate(span, cosine=score, relevance=score, score=score)
-
-    # The item scores best; the whole list comes next and replaces it, so the figures are shown once.
-    chosen = _pick_single([cand(item, 1.0), cand(whole, 0.99)], threshold=0.5)
+    # The item comes first; the whole list comes next and replaces it, so the figures are shown once.
+    chosen: list[Span] = []
+    _add(item, chosen)
+    _add(whole, chosen)
     assert [s.display for s in chosen] == [whole.display]
     # The other way round, the item is not repeated under the list.
-    chosen = _pick_single([cand(whole, 1.0), cand(item, 0.99)], threshold=0.5)
+    chosen = []
+    _add(whole, chosen)
+    _add(item, chosen)
     assert [s.display for s in chosen] == [whole.display]
 
 
@@ -472,12 +473,6 @@ def test_a_wrapped_pdf_list_item_is_quoted_whole_and_list_pieces_do_not_stand_al
     ]
     assert not any(d.startswith("andel ledere") for d in spans)  # a piece of «Planen følges opp med: …»
     assert any(d.startswith("Planen følges opp med:") and "andel ledere" in d for d in spans)
-
-
-def test_concreteness_counts_figures_and_names() -> None:
-    assert concreteness("Det var en krevende tid for alle.") == 0.0
-    assert concreteness("Andelen falt fra 31 til 17 prosent.") == 1.0
-    assert 0.0 < concreteness("Vi startet programmet «Trygg start» for alle.") < 1.0
 
 
 def test_older_version_is_skipped_when_its_current_version_was_retrieved() -> None:

@@ -1,78 +1,116 @@
-"""The extractive answer: verbatim sentences grouped by municipality, one citation per source."""
+"""The extractive answer: verbatim sentences grouped by municipality, one citation per source.
+
+What the answer quotes follows what was asked (kb.answer.question):
+- a figure, a date or a name: the sentences that hold one, best first; if none does, one line saying what was
+  not found, the look-alike if there is one (another year), and the closest documents as «Kanskje relevant»;
+- a result: per municipality what came of it, with its figures, and the measure it came from;
+- how something was done (and a comparison): per municipality what they did, what came of it, one lesson,
+  never the problem first;
+- an overview: the sentences that best answer it, from a few documents.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from kb.answer.select import (
-    _NUMBER,
-    LEAD_SENTENCES,
-    MAX_SECTIONS,
-    MAX_SENTENCES,
-    MAX_SOURCES,
-    OTHER_MARGIN,
-    OTHER_SENTENCES,
-    SECONDARY,
-    SECTION_SENTENCES,
-    Candidate,
-    Retrieved,
-)
+from ingest.roles import BACKGROUND, GOAL, LESSON
+from ingest.roles import MEASURE as MEASURE_ROLE
+from ingest.roles import RESULT as RESULT_ROLE
+from kb.answer.question import DATE, FIGURE, MEASURE, NAME, RESULT
+from kb.answer.select import _NUMBER, MAX_SECTIONS, MAX_SOURCES, SECONDARY, Candidate, Retrieved
 from kb.answer.sentences import Span
-from kb.types import Answer, Citation
+from kb.types import RELATED_HEADING, Answer, Citation, Hit
 
 NOT_FOUND = "Jeg fant ikke noe om dette i erfaringsbanken."
-
-# --- composing ---------------------------------------------------------------------------------------------
 OLDER_VERSION = "eldre versjon"  # label on a superseded document in an answer
+
+TYPED_SENTENCES = 3  # sentences quoted for a figure, date or name
+CLOSE = 0.5  # ... each beside the best must reach this share of the best one's probability
+SECTION_SENTENCES = 3  # sentences per municipality: what was done, what came of it, one lesson
+OVERVIEW_SENTENCES = 5
+RELATED = 3  # documents listed as «Kanskje relevant»
+# The order a case is told in: what was done, what came of it, what was learnt; the goal and the background
+# only when nothing else is there.
+ROLE_ORDER = {MEASURE_ROLE: 0, RESULT_ROLE: 1, LESSON: 2, "": 3, GOAL: 4, BACKGROUND: 5}
+_WHAT = {FIGURE: "tallet", DATE: "tidspunktet", NAME: "navnet", RESULT: "resultatet"}
+
+
+@dataclass
+class _Cited:
+    n: int
+    hit: Hit
+    quotes: list[str] = field(default_factory=list)
 
 
 @dataclass
 class _Composer:
-    """Numbers citations and renders sections."""
+    """Numbers citations, one per source document and page, and renders sections."""
 
-    citations: list[Citation] = field(default_factory=list)
-    index: dict[tuple[str, int, int], int] = field(default_factory=dict)
+    cited: dict[tuple[str, int | None], _Cited] = field(default_factory=dict)
 
     def cite(self, span: Span) -> int:
-        key = (span.hit.id, span.start, span.end)
-        if key not in self.index:
-            n = len(self.citations) + 1
-            self.index[key] = n
-            hit = span.hit
-            self.citations.append(
-                Citation(
-                    n=n,
-                    source=hit.source,
-                    title=hit.title,
-                    municipality=hit.municipality,
-                    page=hit.page,
-                    text=span.text,
-                    superseded=hit.superseded,
-                )
+        """The citation number of the span's document (and PDF page); the span is added to its quotes."""
+        hit = span.hit
+        key = (hit.source, hit.page)
+        if key not in self.cited:
+            self.cited[key] = _Cited(len(self.cited) + 1, hit)
+        entry = self.cited[key]
+        if span.text not in entry.quotes:
+            entry.quotes.append(span.text)
+        return entry.n
+
+    @property
+    def citations(self) -> list[Citation]:
+        """The citations in number order, each with every sentence quoted from its source."""
+        return [
+            Citation(
+                n=c.n,
+                source=c.hit.source,
+                title=c.hit.title,
+                municipality=c.hit.municipality,
+                page=c.hit.page,
+                text=c.quotes[0] if c.quotes else "",
+                superseded=c.hit.superseded,
+                quotes=tuple(c.quotes),
             )
-        return self.index[key]
+            for c in self.cited.values()
+        ]
 
     def section(self, name: str, spans: Sequence[Span]) -> str:
         """One municipality: a line naming it and its documents, then one line per sentence with its [n]."""
         titles: dict[str, None] = {}
-        for span in sorted(spans, key=lambda s: s.order):
+        for span in spans:
             if span.hit.title:
                 titles[span.hit.title + (f" – {OLDER_VERSION}" if span.hit.superseded else "")] = None
         head = f"{name or 'Ukjent'}" + (f" ({'; '.join(titles)})" if titles else "") + ":"
-        lines = [head]
-        # NOTE: keep each document's sentences in document order, so the section reads as in the source.
-        for span in sorted(spans, key=lambda s: s.order):
-            lines.append(f"- {span.shown} [{self.cite(span)}]")
-        return "\n".join(lines)
+        return "\n".join([head, *(f"- {span.shown} [{self.cite(span)}]" for span in spans)])
 
 
-def _group(spans: Sequence[Span]) -> dict[str, list[Span]]:
-    groups: dict[str, list[Span]] = {}
-    for span in spans:
-        groups.setdefault(span.hit.municipality, []).append(span)
-    return groups
+def _repeats(span: Span, chosen: Sequence[Span]) -> bool:
+    """Whether a chosen sentence already shows this one.
+
+    The same text counts from any document (another version of a strategy repeats it); a sentence inside a
+    chosen one only from the same document (a list quoted whole after «Status per desember 2024:» holds its
+    items).
+    """
+    return any(
+        span.display == s.display or (s.hit.source == span.hit.source and span.display in s.display) for s in chosen
+    )
+
+
+def _add(span: Span, chosen: list[Span]) -> int:
+    """Add `span` unless a chosen one shows it; chosen items it quotes whole give way.
+
+    Returns how many more spans `chosen` holds (0 when `span` was not added, less when it replaced items).
+    """
+    if _repeats(span, chosen):
+        return 0
+    inside = [s for s in chosen if s.hit.source == span.hit.source and s.display in span.display]
+    for s in inside:
+        chosen.remove(s)
+    chosen.append(span)
+    return 1 - len(inside)
 
 
 def _continuations(chosen: Sequence[Span], pool: Sequence[Span], room: int) -> list[Span]:
@@ -102,82 +140,108 @@ def _continuations(chosen: Sequence[Span], pool: Sequence[Span], room: int) -> l
     return extra
 
 
-def _pick_single(candidates: Sequence[Candidate], threshold: float, pool: Sequence[Span] = ()) -> list[Span]:
-    """Most sentences from the best document, a few close ones from the next documents, and continuations.
+def _by_municipality(candidates: Iterable[Candidate]) -> dict[str, list[Candidate]]:
+    groups: dict[str, list[Candidate]] = {}
+    for cand in candidates:
+        groups.setdefault(cand.span.hit.municipality, []).append(cand)
+    return groups
 
-    The best document (the search's first) gives up to LEAD_SENTENCES sentences that pass the floor; each
-    other document up to OTHER_SENTENCES, and only sentences about as close to the question as the best one
-    (within OTHER_MARGIN), so the answer stays one story with its figures rather than a collage.
+
+def _story(candidates: Sequence[Candidate], limit: int = SECTION_SENTENCES) -> list[Candidate]:
+    """One municipality's case, told as it happened: the best measure, the best result, one lesson.
+
+    Each role gives its best sentence (by the selector's score); sentences without a role fill the rest, and
+    the background or a goal only when nothing else is there. The result is in role order.
     """
-    if not candidates:
-        return []
-    best = candidates[0].relevance
-    floor = SECONDARY * min(threshold, best)
-    chosen: list[Span] = []
-    per_source: Counter[str] = Counter()
-    for cand in sorted(candidates, key=lambda c: (-c.score, c.span.order)):
-        if len(chosen) >= MAX_SENTENCES - 1:
+    ranked = sorted(candidates, key=lambda c: -c.score)
+    chosen: list[Candidate] = []
+    spans: list[Span] = []
+    for role in (MEASURE_ROLE, RESULT_ROLE, LESSON):
+        best = next((c for c in ranked if c.role == role and not _repeats(c.span, spans)), None)
+        if best is not None and len(chosen) < limit:
+            chosen.append(best)
+            spans.append(best.span)
+    for cand in sorted(ranked, key=lambda c: ROLE_ORDER.get(c.role, 3) >= ROLE_ORDER[GOAL]):
+        if len(chosen) >= limit:
             break
-        source = cand.span.hit.source
-        lead = cand.span.rank == 0
-        if cand.relevance < (floor if lead else max(floor, best - OTHER_MARGIN)) and chosen:
-            continue
-        if source not in per_source and len(per_source) >= MAX_SOURCES:
-            continue
-        if per_source[source] >= (LEAD_SENTENCES if lead else OTHER_SENTENCES):
-            continue
-        # NOTE: not the same sentence from an overlapping chunk, nor an item of a list already quoted whole.
-        added = _add(cand.span, chosen)
-        if added:  # a skipped sentence must not count its document as one the answer draws on
-            per_source[source] += added
-    return chosen + _continuations(chosen, pool, MAX_SENTENCES + 1 - len(chosen))
+        if cand not in chosen and not _repeats(cand.span, spans):
+            chosen.append(cand)
+            spans.append(cand.span)
+    return sorted(chosen, key=lambda c: (ROLE_ORDER.get(c.role, 3), c.span.order))
 
 
-def _pick_sections(
-    candidates: Sequence[Candidate], threshold: float, pool: Sequence[Span] = ()
-) -> list[tuple[str, list[Span]]]:
-    """Up to SECTION_SENTENCES sentences per municipality that pass the floor, none repeating another."""
-    sections: dict[str, list[Span]] = {}
-    floor = SECONDARY * threshold
-    # NOTE: every municipality above the floor gets its section. Keeping only those whose best sentence is
-    # within 0.03-0.1 of the best one's dropped relevant ones: key facts 0.517 -> 0.469-0.503 (measured).
-    for cand in sorted(candidates, key=lambda c: (-c.score, c.span.order)):
-        if cand.relevance < floor:
+def _on_topic(retrieved: Retrieved) -> list[Candidate]:
+    """Candidates close enough to the question's topic to be quoted."""
+    if not retrieved.candidates:
+        return []
+    floor = SECONDARY * min(retrieved.threshold, retrieved.candidates[0].relevance)
+    return [c for c in retrieved.candidates if c.relevance >= floor]
+
+
+def _typed(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
+    """The sentences holding the asked item: the best, and those nearly as likely, per municipality."""
+    evidence = retrieved.evidence
+    if retrieved.comparison:
+        groups = _by_municipality(evidence)
+        return [(name, [cands[0]]) for name, cands in list(groups.items())[:MAX_SECTIONS]]
+    best = evidence[0].score
+    chosen: list[Candidate] = []
+    spans: list[Span] = []
+    sources: set[str] = set()
+    for cand in evidence:
+        if len(chosen) >= TYPED_SENTENCES or cand.score < max(retrieved.answerable, CLOSE * best):
+            break
+        if (cand.span.hit.source not in sources and len(sources) >= 2) or _repeats(cand.span, spans):
             continue
-        bucket = sections.setdefault(cand.span.hit.municipality, [])
-        if len(bucket) < SECTION_SENTENCES:
-            _add(cand.span, bucket)
-    order = {name: i for i, name in enumerate(dict.fromkeys(c.span.hit.municipality for c in candidates))}
+        chosen.append(cand)
+        spans.append(cand.span)
+        sources.add(cand.span.hit.source)
+    return list(_by_municipality(chosen).items())
+
+
+def _result(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
+    """What came of it, per municipality: the best result sentences, after the measure they came from."""
+    results = _by_municipality(retrieved.evidence)
+    topic = _by_municipality(_on_topic(retrieved))
     out = []
-    for name, spans in sorted(sections.items(), key=lambda item: order[item[0]]):
-        out.append((name, spans + _continuations(spans, pool, 1)))
-    return out[:MAX_SECTIONS]
+    for name, cands in list(results.items())[: MAX_SECTIONS if retrieved.comparison else 1]:
+        source = cands[0].span.hit.source
+        measures = [c for c in topic.get(name, []) if c.role == MEASURE_ROLE and c.span.hit.source == source]
+        chosen = sorted(measures, key=lambda c: -c.score)[:1] + cands[:2]
+        out.append((name, sorted(chosen, key=lambda c: (ROLE_ORDER.get(c.role, 3), c.span.order))))
+    return out
 
 
-def _repeats(span: Span, chosen: Sequence[Span]) -> bool:
-    """Whether a chosen sentence already shows this one.
+def _cases(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
+    """How it was done, per municipality (a comparison), or from the best documents (one municipality)."""
+    topic = _on_topic(retrieved)
+    if not retrieved.comparison:
+        sources = list(dict.fromkeys(c.span.hit.source for c in sorted(topic, key=lambda c: c.span.order)))
+        topic = [c for c in topic if c.span.hit.source in sources[:MAX_SOURCES]]
+        lead = [c for c in topic if c.span.rank == 0]
+        story = _story(lead or topic)
+        return list(_by_municipality(story).items())
+    groups = _by_municipality(topic)
+    return [(name, _story(cands)) for name, cands in list(groups.items())[:MAX_SECTIONS]]
 
-    The same text counts from any document (another version of a strategy repeats it); a sentence inside a
-    chosen one only from the same document (a list quoted whole after «Status per desember 2024:» holds its
-    items).
-    """
-    return any(
-        span.display == s.display or (s.hit.source == span.hit.source and span.display in s.display) for s in chosen
-    )
 
-
-def _add(span: Span, chosen: list[Span]) -> int:
-    """Add `span` unless a chosen one shows it; chosen items it quotes whole give way.
-
-    Returns how many more spans `chosen` holds (0 when `span` was not added, less when it replaced items).
-    """
-    if _repeats(span, chosen):
-        return 0
-    inside = [s for s in chosen if s.hit.source == span.hit.source and s.display in span.display]
-    for s in inside:
-        chosen.remove(s)
-    chosen.append(span)
-    return 1 - len(inside)
+def _overview(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
+    """The sentences that best answer an open question, from a few documents, background last."""
+    if retrieved.comparison:
+        return _cases(retrieved)
+    chosen: list[Candidate] = []
+    spans: list[Span] = []
+    sources: set[str] = set()
+    for cand in sorted(_on_topic(retrieved), key=lambda c: -c.score):
+        if len(chosen) >= OVERVIEW_SENTENCES:
+            break
+        if (cand.span.hit.source not in sources and len(sources) >= MAX_SOURCES) or _repeats(cand.span, spans):
+            continue
+        chosen.append(cand)
+        spans.append(cand.span)
+        sources.add(cand.span.hit.source)
+    groups = _by_municipality(chosen)
+    return [(n, sorted(c, key=lambda c: (c.role == BACKGROUND, c.span.order))) for n, c in groups.items()]
 
 
 def _absent_text(retrieved: Retrieved) -> str:
@@ -189,16 +253,75 @@ def _absent_text(retrieved: Retrieved) -> str:
     return text
 
 
-def compose(retrieved: Retrieved) -> Answer:
-    """The extractive answer: verbatim sentences grouped by municipality, each with its citation."""
-    if not retrieved.answered:
-        text = _absent_text(retrieved) if retrieved.absent else NOT_FOUND
-        return Answer(text=text, citations=(), answered=False, mode="extractive")
+def _related(retrieved: Retrieved) -> list[Citation]:
+    """The closest documents to a question whose fact is not there, each with its best sentence."""
     composer = _Composer()
-    if retrieved.comparison:
-        sections = _pick_sections(retrieved.candidates, retrieved.threshold, retrieved.pool)
+    seen: set[str] = set()
+    for cand in sorted(_on_topic(retrieved), key=lambda c: (c.span.rank, -c.score)):
+        source = cand.span.hit.source
+        if source not in seen and len(seen) < RELATED:
+            seen.add(source)
+            composer.cite(cand.span)
+    return composer.citations
+
+
+def _missing_text(retrieved: Retrieved, related: Sequence[Citation]) -> str:
+    """«Fant ikke tallet … i erfaringsbanken.», a look-alike for another year, and the closest documents."""
+    asked = retrieved.asked
+    what = _WHAT.get(asked.asks if asked else "", "svaret") + " du spør etter"
+    if retrieved.scope:
+        what += " for " + " og ".join(retrieved.scope)
+    if asked and asked.years:
+        what += " i " + " og ".join(asked.years)
+    lines = [f"Fant ikke {what} i erfaringsbanken."]
+    lookalike = retrieved.lookalike
+    if lookalike is not None:
+        hit = lookalike.span.hit
+        lines.append(f"Nærmeste funn gjelder et annet år: «{lookalike.span.display}» ({hit.title or hit.source}).")
+    if related:
+        lines.append(f"\n{RELATED_HEADING}:")
+        lines += [f"- {c.title or c.source} ({c.municipality or 'ukjent'}) – {c.source}" for c in related]
+    return "\n".join(lines)
+
+
+def compose(retrieved: Retrieved) -> Answer:
+    """The extractive answer: verbatim sentences grouped by municipality, one citation per source."""
+    asks = retrieved.asked.asks if retrieved.asked else ""
+    if not retrieved.on_topic:
+        text = _absent_text(retrieved) if retrieved.absent else NOT_FOUND
+        return Answer(text=text, citations=(), answered=False, mode="extractive", asks=asks)
+    if not retrieved.found:
+        related = _related(retrieved)
+        return Answer(
+            text=_missing_text(retrieved, related),
+            citations=(),
+            answered=False,
+            mode="extractive",
+            related=tuple(related),
+            asks=asks,
+        )
+    asked = retrieved.asked
+    if asked is not None and asked.typed:
+        sections = _typed(retrieved)
+    elif asks == RESULT:
+        sections = _result(retrieved)
+    elif asks == MEASURE:
+        sections = _cases(retrieved)
     else:
-        chosen = _pick_single(retrieved.candidates, retrieved.threshold, retrieved.pool)
-        sections = list(_group(chosen).items())
-    text = "\n\n".join(composer.section(name, spans) for name, spans in sections)
-    return Answer(text=text, citations=tuple(composer.citations), answered=True, mode="extractive")
+        sections = _overview(retrieved)
+    composer = _Composer()
+    texts = []
+    for name, cands in sections:
+        spans = [c.span for c in cands]
+        if asked is None or not asked.typed:
+            spans += _continuations(spans, retrieved.pool, 1)
+        texts.append(composer.section(name, spans))
+    leads = tuple(cands[0].role for _, cands in sections if cands)
+    return Answer(
+        text="\n\n".join(texts),
+        citations=tuple(composer.citations),
+        answered=True,
+        mode="extractive",
+        asks=asks,
+        leads=leads,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from kb.lexical import analyse, words
@@ -169,3 +170,194 @@ def in_store_spelling(text: str, idf: Mapping[str, float], skip: Iterable[str] =
 def _question_stems(question: str, idf: Mapping[str, float], ignore_words: Sequence[str]) -> frozenset[str]:
     """The question's content stems in the store's spelling, without the words that only set the scope."""
     return in_store_spelling(question, idf, set().union(*(_stems(w) for w in ignore_words)))
+
+
+# --- what is asked ------------------------------------------------------------------------------------------
+# The answer types, from the question words of bokmål and nynorsk. A typed question (figure, date, name) is
+# answered only by a sentence that holds an item of that type; the others by what was done, what came of it,
+# or an overview.
+FIGURE, DATE, NAME, MEASURE, RESULT, OVERVIEW = "figure", "date", "name", "measure", "result", "overview"
+TYPED = frozenset({FIGURE, DATE, NAME})
+
+# NOTE: general Norwegian question words and the nouns that name a quantity, a time or a kind of measure; no
+# word of our documents' topics. «hvilken/hvilke/kva for + noun» takes the noun's type, else it asks a name.
+_QUANTITY = (
+    r"andel\w*|antall\w*|tal(?:l|let|la)?|pris\w*|kostnad\w*|kostar|koster|sum(?:men)?|beløp\w*|budsjett\w*|"
+    r"prosent\w*|nivå\w*|størrelse\w*|storleik\w*|mengde\w*|timer|timar|kroner|lønn\w*|løn|tilskudd\w*|tilskot\w*"
+)
+_TIME = r"år(?:et|stal)?|dato\w*|måned\w*|månad\w*|tidspunkt\w*|dag(?:en)?|uke(?:n)?|veke|semester\w*|periode\w*"
+_MEASURES = r"tiltak\w*|grep(?:ene)?|metod\w*|virkemid\w*|aktivitet\w*|strategi\w*|løsning\w*|ordning\w*"
+_RESULTS = r"resultat\w*|effekt\w*|erfaring\w*|lærdom\w*"
+_WHICH = r"(?:hvilke[nt]?|kva for (?:ein|eit|ei|nokre)?|kva slags|hva slags|hvilken type)"
+_WHICH_ONE = r"(?:hvilke[nt]|kva for (?:ein|eit|ei)|hvilken type)"  # one named thing, not a list («hvilke …»)
+_ASKS = (
+    (
+        FIGURE,
+        re.compile(
+            r"\b(?:hvor|kor) (?:mange|mye|mykje|stor|store|stort|høy|høg|høyt|høgt|lav|låg|lang|langt|dyr|dyrt)\b"
+            r"|\b(?:hva|kva) (?:koster|kostar|kostet|kosta|betalte|betalar|betaler|tjener|tener)\b"
+            rf"|\b(?:hva|kva) (?:er|var|ble|vart|blei|blir|vert) (?:den |det )?(?:\w+ )?(?:{_QUANTITY})\b"
+            rf"|\b{_WHICH} (?:{_QUANTITY})\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        DATE,
+        re.compile(
+            r"^\W*(?:og |men )?(?:når|kva tid|kor tid)\b|[,:;]\s*(?:når|kva tid)\b"
+            r"|\b(?:hvor|kor) (?:lenge|lang tid|tidleg|tidlig|ofte)\b|\b(?:fra|frå|siden|sidan) når\b"
+            rf"|\b{_WHICH} (?:{_TIME})\b|\b(?:hva|kva) (?:er|var) (?:datoen|fristen|tidspunktet)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        NAME,
+        re.compile(
+            r"^\W*(?:hvem|kven)\b|\b(?:hva|kva) (?:heter|heiter|het|hette|kalles|kallast|blir kalt|vert kalla)\b"
+            rf"|\b{_WHICH_ONE} (?!(?:{_QUANTITY}|{_TIME}|{_MEASURES}|{_RESULTS}|kommun\w*|medlem\w*)\b)\w+",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        RESULT,
+        re.compile(
+            r"\b(?:hva|kva) (?:ble|blei|vart|var|er|har vært|har vore|viste|gav|ga) (?:\w+ )?(?:resultat\w*|effekt\w*)"
+            r"|\b(?:resultat\w*|effekt\w*) av\b|\b(?:hvilke|kva for)\w* (?:resultat|effekt)\w*"
+            r"|\bvirke(?:t|de)?\b|\bvirka\b|\bfunger\w*|\bhjalp\b|\bhjelpte\b|\bkom (?:det )?ut av\b"
+            r"|\butfall\w*|\bgikk det\b|\blyktes\b|\blukkast\b|\bførte (?:det )?til\b|\bgav (?:det )?\b|\boppnådd\w*"
+            r"|\bendret (?:seg|det)\b|\bbetydning\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        MEASURE,
+        re.compile(
+            r"^\W*(?:hvordan|korleis|koss)\b"
+            r"|\b(?:hva|kva) (?:har|hadde|gjorde|gjør|gjer) \w+(?: \w+)? (?:gjort|for å|for at|med)\b"
+            rf"|\b(?:hva|kva) (?:gjorde|gjør|gjer|har \w+ gjort)\b|\b{_WHICH} (?:{_MEASURES})\b"
+            r"|\b(?:hvordan|korleis)\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
+_YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d{2}(?![\d.,]\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """What a question asks, read from its words."""
+
+    text: str
+    asks: str  # FIGURE, DATE, NAME, MEASURE, RESULT or OVERVIEW
+    years: tuple[str, ...] = ()  # years it names («i 2021»): a typed answer must be about one of them
+    comparison: bool = False  # across municipalities
+    unit: str = ""  # what kind of figure or date: SHARE, AMOUNT, COUNT; MONTH, YEAR, DURATION; "" = any
+    names: tuple[str, ...] = ()  # the named things it asks about («Lederløftet», «Menn i helse»)
+    plan: bool = False  # asks about a goal or a plan («skal», «mål»), so a goal answers it
+    counted: str = ""  # what «hvor mange …» counts («lærlinger»): the figure must count that
+
+    @property
+    def typed(self) -> bool:
+        """Whether the answer is one item (a figure, a date, a name) that a sentence either holds or does not."""
+        return self.asks in TYPED
+
+
+def asked_type(question: str) -> str:
+    """The answer type a question asks for (FIGURE, DATE, NAME, RESULT, MEASURE), OVERVIEW when none."""
+    for kind, pattern in _ASKS:
+        if pattern.search(question):
+            return kind
+    return OVERVIEW
+
+
+# The unit a typed answer must carry. NOTE: general words for shares, amounts, counts and spans of time.
+SHARE, AMOUNT, COUNT, MONTH, YEAR, DURATION = "share", "amount", "count", "month", "year", "duration"
+_UNITS = (
+    (SHARE, re.compile(r"\b(?:andel\w*|prosent\w*|hvor stor del|kor stor del|del av)\b", re.IGNORECASE)),
+    (
+        AMOUNT,
+        re.compile(
+            r"\b(?:kost\w*|pris\w*|kroner|kr|nok|budsjett\w*|betal\w*|lønn\w*|løn|tilskudd\w*|tilskot\w*|"
+            r"beløp\w*|sum(?:men)?|hvor dyr\w*|kor dyr\w*|midler)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (COUNT, re.compile(r"\b(?:hvor mange|kor mange|antall\w*|talet på|tallet på)\b", re.IGNORECASE)),
+)
+_DATE_UNITS = (
+    (MONTH, re.compile(r"\b(?:måned\w*|månad\w*)\b", re.IGNORECASE)),
+    (YEAR, re.compile(r"\b(?:hvilket år|kva år|årstal\w*|hvilke år)\b", re.IGNORECASE)),
+    (DURATION, re.compile(r"\b(?:hvor|kor) (?:lenge|lang tid)\b|\bvarighet\w*", re.IGNORECASE)),
+)
+_PLAN = re.compile(
+    r"\b(?:skal|skulle|vil|planlegg\w*|plan\w*|mål\w*|ambisjon\w*|innen|forventer|forventa|budsjett\w*)\b",
+    re.IGNORECASE,
+)
+_COUNTED = re.compile(
+    r"\b(?:hvor mange|kor mange|antall(?:et)?(?: på)?|talet på|tallet på)\s+(?:nye\s+|flere\s+|fleire\s+)?([\wæøå-]+)",
+    re.IGNORECASE,
+)
+# Words after «hvor mange» that are not what is counted: verbs and function words («hvor mange har …»).
+_NOT_COUNTED = frozenset(
+    {"har", "hadde", "er", "var", "ble", "blei", "vart", "vert", "blir", "fikk", "fekk", "får", "kan", "skal", "av"}
+    | {"i", "på", "som", "det", "de", "dei", "prosent", "ganger", "gonger"}
+)
+
+
+def counted_noun(question: str) -> str:
+    """The noun «hvor mange» counts («Hvor mange lærlinger …» -> «lærlinger»), or "" when none follows."""
+    match = _COUNTED.search(question)
+    word = match.group(1).lower() if match else ""
+    return "" if word in _NOT_COUNTED or not words(word) else word  # «hvor mange fra …»: a stop word
+
+
+# Named things: «quoted» text, and capitalised words after the first (programmes, bodies, places).
+_QUESTION_QUOTED = re.compile(r"[«\"“]([^»\"”]{2,80})[»\"”]")
+_QUESTION_NAME = re.compile(r"(?<=\S )[A-ZÆØÅ][\wæøåÆØÅ-]{2,}")
+
+
+def question_names(question: str, ignore: Iterable[str] = ()) -> tuple[str, ...]:
+    """The named things a question asks about: «quoted» text and capitalised words after the first.
+
+    Municipality names (`ignore`) set the scope and are left out; so are month names.
+    """
+    skip = {w.lower() for name in ignore for w in name.split()} | _MONTH_NAMES
+    found = [m.group(1) for m in _QUESTION_QUOTED.finditer(question)]
+    found += [m.group(0) for m in _QUESTION_NAME.finditer(question) if m.group(0).lower() not in skip]
+    return tuple(dict.fromkeys(found))
+
+
+_MONTH_NAMES = frozenset(
+    [
+        "januar",
+        "februar",
+        "mars",
+        "april",
+        "mai",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "desember",
+        "kommune",
+    ]
+)
+
+
+def read_question(question: str, municipalities: Iterable[str] = ()) -> Question:
+    """Analyse a question: its answer type and unit, the years and names it asks about, whether it compares."""
+    asks = asked_type(question)
+    units = _UNITS if asks == FIGURE else _DATE_UNITS if asks == DATE else ()
+    unit = next((name for name, pattern in units if pattern.search(question)), "")
+    return Question(
+        text=question,
+        asks=asks,
+        years=tuple(dict.fromkeys(_YEAR.findall(question))),
+        comparison=is_comparison(question),
+        unit=unit,
+        names=question_names(question, municipalities),
+        plan=bool(_PLAN.search(question)),
+        counted=counted_noun(question) if unit == COUNT else "",
+    )

@@ -12,14 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from ingest.metadata import NETWORK, named_as_municipalities
+from kb.answer.facts import RESULT_ROLE, mentions_year, new_items, sentence_role, states_goal
 from kb.answer.question import (
     _NETWORK_WORDS,
     _NYNORSK_QUESTION,
+    RESULT,
+    Question,
     _question_stems,
     _stems,
-    is_comparison,
     named_municipalities,
+    read_question,
 )
+from kb.answer.selector import features, load_selector
 from kb.answer.sentences import Span, sentence_spans
 from kb.sentence_cache import SentenceVectors
 from kb.types import Filters, Hit
@@ -47,30 +51,16 @@ CALIBRATED_MIN_SCORE: dict[str, float] = {
 KEYWORD_WEIGHT = 0.3  # weight of keyword overlap beside the sentence cosine in a sentence's relevance
 NOVELTY_WEIGHT = 0.15  # penalty per share of the question's words that occur nowhere in the store
 NYNORSK_NOVELTY = 0.5  # ... counted at this share in a nynorsk question (0.25 answered 3 of 5 unanswerable)
-MAX_SENTENCES = 10  # sentences in a single-topic answer (continuations included)
-LEAD_SENTENCES = 8  # of which at most this many from the best document
-OTHER_SENTENCES = 2  # ... and this many from each further document,
-OTHER_MARGIN = 0.05  # ... each within this much of the best sentence's relevance
 MAX_SOURCES = 3  # documents a single-topic answer draws on
-SECONDARY = 0.95  # further sentences must reach this share of the threshold (relevance, before the priors)
-SECTION_SENTENCES = 3  # sentences per municipality in a comparison
+SECONDARY = 0.95  # sentences beside the best must reach this share of the threshold (relevance)
 MAX_SECTIONS = 7
 PASSAGES = 10  # chunks searched for a single-topic answer; the best documents are then read whole
 COMPARE_PASSAGES = 16
 EMBED_LIMIT = 48  # sentences embedded per question when ingest has not: ~0.5 s on 2 cores
-NUMBER_BONUS = 0.01  # results are mostly figures: a small nudge for sentences that hold a number
-DOC_PRIOR = 0.03  # weight of the sentence's document score (relative to the best document) when choosing
-PASSAGE_PRIOR = 0.06  # weight of the sentence's chunk search score (relative to the best chunk) when choosing
-CONCRETE_BONUS = 0.03  # weight of concrete content (figures, named programmes, dates) when choosing
 CHUNK_PRIOR = 0.5  # weight of the chunk's fused search score when choosing sentences to embed
-CONCRETE_PRIOR = 0.3  # weight of concrete content when choosing sentences to embed
-LIST_BONUS = 0.02  # reports put their measures and results in lists: a nudge for list items and table rows
 SECOND_DOCUMENT = 0.8  # a third document is read only when its best chunk scores this share of the best
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-# Concrete content: «quoted names», and capitalised words inside a sentence (programmes, places, bodies).
-_QUOTED = re.compile(r"[«\"“][^»\"”]{2,60}[»\"”]")
-_NAME = re.compile(r"(?<=[\w,;:)] )[A-ZÆØÅ][\wæøåÆØÅ-]+")
 
 
 @dataclass(slots=True)
@@ -80,11 +70,28 @@ class Candidate:
     span: Span
     cosine: float = 0.0
     overlap: float = 0.0
-    relevance: float = 0.0  # cosine + keyword overlap: how close to the question (the refusal signal)
-    score: float = 0.0  # relevance plus the document prior and concreteness: what the answer picks by
+    relevance: float = 0.0  # cosine + keyword overlap: how close to the question's topic (the refusal signal)
+    score: float = 0.0  # P(the sentence holds the answer), from the learned selector: what the answer picks by
+    items: tuple[str, ...] = ()  # items of the asked type (figures, dates, names) the question does not say
+    year: bool = True  # names a year the question asks about (True when it asks about none)
+    role: str = ""  # the sentence's role: background, measure, result, lesson, goal (kb.answer.facts)
+    about: bool = True  # its chunk, heading or document names what the question names (True if it names none)
+    retrieved: bool = True  # its chunk was found by the search (not only read as the rest of a document)
+    goal: bool = False  # states a goal or a plan («skal», «innen 2026»), not what happened
 
 
 # --- scoring -----------------------------------------------------------------------------------------------
+def min_answerable(kb: Any) -> float:
+    """The selector probability a typed answer must reach: calibrated on NorQuAD for the e5 model.
+
+    The offline hash embedder (tests, demos) has other cosines than the model the selector learned from; there
+    a typed question only needs a sentence that holds the asked item.
+    """
+    if str(kb.settings.embed_model).lower() == "hash":
+        return 0.0
+    return load_selector().answerable
+
+
 def min_score(kb: Any) -> float:
     """The refusal threshold: Settings.answer_min_score, else the calibrated value for this embedder."""
     configured = kb.settings.answer_min_score
@@ -158,36 +165,33 @@ def _overlap(q_stems: frozenset[str], s_stems: frozenset[str], idf: dict[str, fl
     return sum(idf.get(t, unseen) for t in q_stems & s_stems) / total if total else 0.0
 
 
-def concreteness(text: str) -> float:
-    """How concrete a sentence is, in [0, 1]: figures, dates, «quoted» and capitalised names count.
-
-    An HR adviser asks what was done and what came of it; those sentences carry the figures and the names
-    of programmes, while the sentences that restate the problem mostly do not.
-    """
-    count = len(_NUMBER.findall(text)) + len(_QUOTED.findall(text)) + len(_NAME.findall(text))
-    return min(count, 2) / 2
+def _about(names: Sequence[str], context: str) -> bool:
+    """Whether the text names one of the things a question names (every word of it, as stems)."""
+    if not names:
+        return True
+    stems = _stems(context)
+    return any(_stems(name) <= stems for name in names)
 
 
 def score_sentences(
     kb: Any,
-    question: str,
+    question: str | Question,
     hits: Sequence[Hit],
     ignore_words: Sequence[str] = (),
     *,
     per_municipality: int = 0,
-    documents: Mapping[str, float] | None = None,
 ) -> list[Candidate]:
     """The sentences of the hits, scored against the question, best first (by `relevance`).
 
     relevance = cosine(question, sentence) + KEYWORD_WEIGHT * IDF-weighted share of the question's content
-    words (stems) found in the sentence (+ NUMBER_BONUS for a figure). Municipality names in the question are
-    left out of the overlap: they decide scope, not relevance. `score` adds DOC_PRIOR * the weight of the
-    sentence's document (`documents`: source -> weight in [0, 1], the best document 1) and CONCRETE_BONUS *
-    its concreteness; the answer picks by `score`, the refusal looks at `relevance`. To keep an answer under
-    a second on two cores, only the EMBED_LIMIT most promising sentences (keyword overlap, their chunk's
-    search score, their document and concreteness) are embedded; with `per_municipality`, that many per
-    municipality are embedded first.
+    words (stems) found in the sentence: how close it is to the question's topic, which decides refusal.
+    Municipality names in the question are left out of the overlap: they decide scope, not relevance.
+    `score` is the learned selector's probability that the sentence holds the answer (kb.answer.selector):
+    what the answer picks by. To keep an answer under a second on two cores, only the EMBED_LIMIT most
+    promising sentences (keyword overlap and their chunk's search score) are embedded when ingest has not;
+    with `per_municipality`, that many per municipality are embedded first.
     """
+    asked = question if isinstance(question, Question) else read_question(question)
     spans: list[Span] = []
     seen: set[tuple[str, str]] = set()
     for rank, hit in enumerate(hits):
@@ -198,15 +202,10 @@ def score_sentences(
                 spans.append(span)
     if not spans:
         return []
-    weights = dict(documents or {})
     idf, unseen = idf_table(kb)
-    q_stems = _question_stems(question, idf, ignore_words)
+    q_stems = _question_stems(asked.text, idf, ignore_words)
     overlaps = [_overlap(q_stems, _stems(s.display), idf, unseen) for s in spans]
-    concrete = [concreteness(s.display) for s in spans]
-    prior = [
-        o + CHUNK_PRIOR * s.hit.score + CONCRETE_PRIOR * c * weights.get(s.hit.source, 1.0)
-        for s, o, c in zip(spans, overlaps, concrete, strict=True)
-    ]
+    prior = [o + CHUNK_PRIOR * s.hit.score for s, o in zip(spans, overlaps, strict=True)]
     order = sorted(range(len(spans)), key=lambda i: -prior[i])
     cache = sentence_cache(kb)
     known = cache.known(s.display for s in spans)
@@ -225,22 +224,33 @@ def score_sentences(
     if missing:
         known.update(cache.add([spans[i].display for i in missing], kb.embedder.get_text_embedding_batch))
     chosen = [i for i in chosen if spans[i].display in known]
-    top = max((h.score for h in hits), default=1.0) or 1.0
-    q_vector = kb.embed_query(question)
+    if not chosen:
+        return []
+    q_vector = kb.embed_query(asked.text)
+    cosines = {i: _cosine(q_vector, known[spans[i].display]) for i in chosen}
+    best_cosine = max(cosines.values())
+    best_overlap = max(overlaps[i] for i in chosen)
+    selector = load_selector()
     out = []
     for i in chosen:
-        vector = known[spans[i].display]
-        cosine = _cosine(q_vector, vector)
-        bonus = NUMBER_BONUS if _NUMBER.search(spans[i].display) else 0.0
-        relevance = cosine + KEYWORD_WEIGHT * overlaps[i] + bonus
-        score = (
-            relevance
-            + DOC_PRIOR * weights.get(spans[i].hit.source, 1.0)
-            + PASSAGE_PRIOR * spans[i].hit.score / top
-            + CONCRETE_BONUS * concrete[i]
-            + LIST_BONUS * spans[i].item
+        span = spans[i]
+        text = span.display
+        context = f"{span.hit.text} {span.hit.heading} {span.hit.title}"
+        role = sentence_role(text, span.hit.heading, str(span.hit.metadata.get("role", "")))
+        out.append(
+            Candidate(
+                span,
+                cosine=cosines[i],
+                overlap=overlaps[i],
+                relevance=cosines[i] + KEYWORD_WEIGHT * overlaps[i],
+                score=selector.probability(features(asked, text, cosines[i], overlaps[i], best_cosine, best_overlap)),
+                items=new_items(asked.asks, text, asked.text, asked.unit, asked.counted),
+                year=not asked.years or mentions_year(f"{text} {span.hit.heading} {span.hit.title}", asked.years),
+                role=role,
+                about=_about(asked.names, context),
+                goal=states_goal(text),
+            )
         )
-        out.append(Candidate(spans[i], cosine, overlaps[i], relevance, score))
     out.sort(key=lambda c: (-c.relevance, c.span.order))
     return out
 
@@ -261,6 +271,9 @@ class Retrieved:
     absent: tuple[str, ...] = ()  # municipalities the question names («Moss kommune») with no documents here
     members: tuple[str, ...] = ()  # the municipalities that have documents, to name when one is absent
 
+    asked: Question | None = None  # what the question asks (kb.answer.question.read_question)
+    answerable: float = 0.0  # the selector's probability an asked item must reach (see `found`)
+
     @property
     def signal(self) -> float:
         """What the threshold is compared with: the best sentence's relevance, less the novelty penalty."""
@@ -269,9 +282,48 @@ class Retrieved:
         return self.candidates[0].relevance - NOVELTY_WEIGHT * self.novelty
 
     @property
-    def answered(self) -> bool:
-        """Whether the store has something close enough to the question."""
+    def on_topic(self) -> bool:
+        """Whether the store has something close enough to the question's topic."""
         return not self.absent and self.signal >= self.threshold
+
+    @property
+    def evidence(self) -> list[Candidate]:
+        """The sentences that could hold what a typed or result question asks, best first (by `score`).
+
+        A figure, date or name question needs a sentence holding a new item of that type about the year it
+        names, if any; a result question a sentence from a results section or reporting a change in figures.
+        Other questions take every sentence that is close enough to the topic.
+        """
+        asked = self.asked
+        floor = SECONDARY * self.threshold
+        if asked is None or not (asked.typed or asked.asks == RESULT):
+            return sorted((c for c in self.candidates if c.relevance >= floor), key=lambda c: -c.score)
+        plain = [c for c in self.candidates if c.year and c.about and (asked.plan or not c.goal)]
+        chosen = [c for c in plain if (c.items and c.retrieved if asked.typed else c.role == RESULT_ROLE)]
+        return sorted(chosen, key=lambda c: -c.score)
+
+    @property
+    def found(self) -> bool:
+        """Whether a sentence holds what is asked: its selector probability reaches `answerable`."""
+        evidence = self.evidence
+        asked = self.asked
+        if asked is None or not asked.typed:
+            return bool(evidence)
+        return bool(evidence) and evidence[0].score >= self.answerable
+
+    @property
+    def lookalike(self) -> Candidate | None:
+        """For a typed question with a year that nothing answers: the best sentence with the item for another year."""
+        asked = self.asked
+        if asked is None or not asked.typed or not asked.years:
+            return None
+        others = [c for c in self.candidates if c.items and not c.year and c.relevance >= self.threshold * SECONDARY]
+        return max(others, key=lambda c: c.score, default=None)
+
+    @property
+    def answered(self) -> bool:
+        """Whether the store answers the question: on its topic, and holding what it asks."""
+        return self.on_topic and self.found
 
 
 def focus(hits: Sequence[Hit], comparison: bool, newer: Mapping[str, str] | None = None) -> dict[str, float]:
@@ -352,9 +404,10 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieve
     docs = kb.documents()
     known = sorted({d.municipality for d in docs if d.municipality})
     newer = {d.source: d.superseded_by for d in docs if getattr(d, "superseded_by", "")}
+    asked = read_question(question, known)
     named = named_municipalities(question, known)
     absent = () if named or filters.municipalities else absent_municipalities(kb, question, known)
-    comparison = is_comparison(question) and len(named) != 1
+    comparison = asked.comparison and len(named) != 1
     scope = list(filters.municipalities)
     if not scope and named and not comparison:
         scope = named
@@ -369,11 +422,15 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieve
     documents = focus(hits, comparison, newer)
     chunks = document_chunks(kb, hits, documents)
     ignore = [*named, *scope]
-    candidates = score_sentences(
-        kb, question, chunks, ignore_words=ignore, per_municipality=4 if comparison else 0, documents=documents
-    )
+    candidates = score_sentences(kb, asked, chunks, ignore_words=ignore, per_municipality=4 if comparison else 0)
     rank = {s: i for i, s in enumerate(sorted(documents, key=lambda s: -documents[s]))}
-    candidates = [replace(c, span=replace(c.span, rank=rank.get(c.span.hit.source, 0))) for c in candidates]
+    # NOTE: a chunk the search found for this question is about its topic; the rest of its document was read for
+    # context, so a figure there («30 000 kroner» in a stipend paragraph) is about something else.
+    found = {h.id for h in hits}
+    candidates = [
+        replace(c, span=replace(c.span, rank=rank.get(c.span.hit.source, 0)), retrieved=c.span.hit.id in found)
+        for c in candidates
+    ]
     pool = [replace(s, rank=rank.get(s.hit.source, 0)) for h in chunks for s in sentence_spans(h)]
     return Retrieved(
         question,
@@ -386,6 +443,8 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieve
         pool,
         absent=absent,
         members=tuple(m for m in known if m != NETWORK),
+        asked=asked,
+        answerable=min_answerable(kb),
     )
 
 

@@ -1,0 +1,49 @@
+"""The role of a section in a case or a strategy, read from its heading: background, measure, result, lesson, goal.
+
+Reports in Norwegian public administration tell a case in the same steps under their own headings
+(«Utfordringen», «Hva vi gjorde», «Resultater», «Dette lærte vi»; a strategy's «Mål» and «Tiltak»). An answer
+to «how did they do it» tells what was done and what came of it, not the problem; a facilitator looks for
+measures. The words are the general ones of such headings, in bokmål and nynorsk, not those of our documents.
+"""
+
+from __future__ import annotations
+
+import re
+
+BACKGROUND, MEASURE, RESULT, LESSON, GOAL = "background", "measure", "result", "lesson", "goal"
+ROLES = (BACKGROUND, MEASURE, RESULT, LESSON, GOAL)
+
+# NOTE: the first role whose words a heading holds wins: «Resultater og erfaringer» is a result, «Mål og
+# tiltak» a measure only if no result word comes first in this order.
+_ROLES = (
+    (
+        RESULT,
+        r"resultat\w*|effekt\w*|evaluering\w*|måloppnåing|måloppnåelse|status\w*|gevinst\w*|utbytte|"
+        r"hva (?:kom|skjedde)|kva (?:kom|skjedde)|oppnådd\w*|hvordan gikk|korleis gjekk",
+    ),
+    (
+        LESSON,
+        r"erfaring\w*|lærte|lærde|lærdom\w*|læring\w*|råd|tips|anbefaling\w*|suksessfaktor\w*|refleksjon\w*|"
+        r"videre arbeid|vidare arbeid|neste steg",
+    ),
+    (
+        MEASURE,
+        r"tiltak\w*|hva vi gjorde|kva vi gjorde|dette gjorde|slik gjorde|slik jobbet|gjennomføring\w*|metode\w*|"
+        r"løsning\w*|innsats\w*|opplegg\w*|virkemid\w*|handlingsplan\w*",
+    ),
+    (GOAL, r"mål|målet|målene|måla|mål for|målsetting\w*|ambisjon\w*|visjon\w*|prioriter\w*|satsingsområd\w*"),
+    (
+        BACKGROUND,
+        r"bakgrunn\w*|utfordring\w*|problem\w*|situasjon\w*|utgangspunkt\w*|behov\w*|formål\w*|"
+        r"innledning\w*|innleiing\w*|hvorfor|kvifor|utfordringsbilde\w*",
+    ),
+)
+_PATTERNS = tuple((role, re.compile(rf"(?<![\wæøå])(?:{words})(?![\wæøå])", re.IGNORECASE)) for role, words in _ROLES)
+
+
+def section_role(heading: str) -> str:
+    """The role a section's heading gives it (one of ROLES), or "" when the heading names none."""
+    for role, pattern in _PATTERNS:
+        if pattern.search(heading or ""):
+            return role
+    return ""

@@ -1,0 +1,216 @@
+"""The kinds of fact a sentence holds: figures, dates and times, names; and the role of the section it is in.
+
+A question that asks for a figure is answered by a sentence that holds one, not by the sentence that repeats
+the question's words best. These are read from the form of the text (digits, number words, month names,
+capitals, «quotes»), so they work on any document, in bokmål and nynorsk.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache, partial
+
+from ingest.roles import RESULT as RESULT_ROLE
+from ingest.roles import section_role
+from kb.answer.question import DATE, FIGURE, NAME
+
+# Number words up to «tusen», in bokmål and nynorsk; «en/ett/ei/ein/eit» are left out (articles far more often).
+_NUMBER_WORDS = (
+    r"to|tre|fire|fem|seks|sju|syv|åtte|ni|ti|elleve|tolv|tretten|fjorten|femten|seksten|sytten|atten|nitten|tjue|"
+    r"tjueen|tretti|tritti|førti|femti|seksti|sytti|åtti|nitti|hundre|tusen|million\w*|milliard\w*|"
+    r"halvparten|dobbelt|tredobbel\w*|en tredjedel|en fjerdedel|ein tredjedel|eit dusin"
+)
+_NUMBER = re.compile(rf"\d+(?:[ .,]\d{{3}})*(?:[.,]\d+)?|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)
+_YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d{2}(?![\d.,]\d)")
+_MONTHS = (
+    r"januar|februar|mars|april|mai|juni|juli|august|september|oktober|november|desember|"
+    r"jan|feb|mar|apr|jun|jul|aug|sep|sept|okt|nov|des"
+)
+_DATE = re.compile(
+    rf"\b\d{{1,2}}\.\s*(?:{_MONTHS})\b|\b(?:{_MONTHS})\b(?:\s+(?:19|20)\d{{2}})?|\b\d{{1,2}}\.\d{{1,2}}\.(?:\d{{2}}|\d{{4}})\b"
+    r"|\b(?:våren|vår|hausten|høsten|høst|sommeren|sommaren|vinteren|jula|julen|påske\w*|nyttår\w*)\s+(?:19|20)\d{2}\b"
+    r"|\b(?:mandag|tirsdag|onsdag|torsdag|fredag|laurdag|lørdag|søndag|sundag|måndag|tysdag)\w*\b"
+    r"|\b\d{3,4}-tallet\b|\b(?:i|år|året|fra|frå|til|siden|sidan|innen|før|etter)\s+1\d{3}\b"
+    r"|\b(?:kvartal|tertial|semester|skoleår|skuleår|halvår)\w*\b",
+    re.IGNORECASE,
+)
+# A span of time answers «hvor lenge»: a number and a unit of time.
+_DURATION = re.compile(
+    rf"(?:\d+(?:[.,]\d+)?|\b(?:{_NUMBER_WORDS}|ett|ein|eit|en|ei|et)\b)\s*(?:-|–)?\s*"
+    r"(?:år|måned\w*|månad\w*|uke\w*|veke\w*|dag\w*|døgn\w*|time\w*|timar|minutt\w*|semester\w*)\b"
+    r"|\b(?:siden|sidan|fra|frå)\s+(?:1\d|20)\d{2}\b",  # «stengt siden 2016» answers «hvor lenge»
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"[«\"“]([^»\"”]{2,80})[»\"”]")
+# A capitalised word not at the start of a sentence or line: a programme, a place, a body, a person.
+_CAPITAL = re.compile(r"(?<=[\w,;:)–-] )[A-ZÆØÅ][\wæøåÆØÅ-]+(?:\s+[A-ZÆØÅ0-9][\wæøåÆØÅ-]*)*")
+_FIRST = re.compile(r"\W*([A-ZÆØÅ][\wæøåÆØÅ-]+)(?:\s+[A-ZÆØÅ][\wæøåÆØÅ-]*)*")
+_ACRONYM = re.compile(r"\b[A-ZÆØÅ]{2,}[\wÆØÅ-]*\b")
+_WORD = re.compile(r"[\wæøåÆØÅ-]+")
+
+
+def _lower_words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+@lru_cache(maxsize=8192)
+def figures(text: str) -> tuple[str, ...]:
+    """The figures a text writes (digits or number words), without years and dates."""
+    dates = {m.group(0) for m in _YEAR.finditer(text)}
+    for m in _DATE.finditer(text):
+        dates.update(re.findall(r"\d+", m.group(0)))
+    return tuple(m.group(0) for m in _NUMBER.finditer(text) if m.group(0) not in dates)
+
+
+@lru_cache(maxsize=8192)
+def dates(text: str) -> tuple[str, ...]:
+    """Years, dates, months, seasons with a year, weekdays and spans of time («åtte uker») a text writes."""
+    found = [m.group(0) for m in _YEAR.finditer(text)]
+    found += [m.group(0) for m in _DATE.finditer(text)]
+    found += [m.group(0) for m in _DURATION.finditer(text)]
+    return tuple(found)
+
+
+@lru_cache(maxsize=8192)
+def names(text: str) -> tuple[str, ...]:
+    """Names a text writes: «quoted» ones, acronyms, capitalised words inside a sentence, and a first word.
+
+    A capitalised first word counts when it is not a common word: «Glomma renner …», not «Kommunen …».
+    """
+    found = [m.group(1) for m in _QUOTED.finditer(text)]
+    first = _FIRST.match(text)
+    if first and not _common_word(first.group(1)):
+        found.append(first.group(0).strip())
+    found += [m.group(0) for m in _ACRONYM.finditer(text)]
+    found += [m.group(0) for m in _CAPITAL.finditer(text)]
+    return tuple(found)
+
+
+_SHARE = re.compile(
+    r"\d+(?:[.,]\d+)?\s*(?:%|prosent\w*)|\b(?:halvparten|en tredjedel|ein tredjedel|en fjerdedel|to av tre|"
+    r"tre av fire|ni av ti|åtte av ti|sju av ti|syv av ti|seks av ti|fire av fem|annenhver|kvar fjerde|hver fjerde|"
+    r"hver tredje|kvar tredje|hver femte|kvar femte|hver tiende|kvar tiande)\b",
+    re.IGNORECASE,
+)
+_AMOUNT = re.compile(
+    r"(?:\bkr\.?|\bNOK)\s*\d[\d .,]*|\d[\d .,]*\s*(?:kroner|kr\b|NOK\b|mill\w*|milliard\w*|tusen kroner)",
+    re.IGNORECASE,
+)
+_NOT_COUNT = re.compile(r"^\s*(?:%|prosent|kroner|kr\b|nok\b|mill|milliard)", re.IGNORECASE)
+_MONTH = re.compile(rf"\b(?:{_MONTHS.replace('|jan|feb|mar|apr|jun|jul|aug|sep|sept|okt|nov|des', '')})\b", re.I)
+
+
+def _counts(text: str) -> tuple[str, ...]:
+    """Figures that count something: not shares, amounts, years or dates."""
+    out = []
+    years = set(_YEAR.findall(text))
+    for match in _NUMBER.finditer(text):
+        if match.group(0) in years or _NOT_COUNT.match(text[match.end() :]):
+            continue
+        out.append(match.group(0))
+    dated = {n for m in _DATE.finditer(text) for n in re.findall(r"\d+", m.group(0))}
+    return tuple(n for n in out if n not in dated)
+
+
+_UNIT_FINDERS = {
+    "share": lambda text: tuple(m.group(0) for m in _SHARE.finditer(text)),
+    "amount": lambda text: tuple(m.group(0) for m in _AMOUNT.finditer(text)),
+    "count": _counts,
+    "month": lambda text: tuple(m.group(0) for m in _MONTH.finditer(text)),
+    "year": lambda text: tuple(_YEAR.findall(text)),
+    "duration": lambda text: tuple(m.group(0) for m in _DURATION.finditer(text)),
+}
+_FINDERS = {FIGURE: figures, DATE: dates, NAME: names}
+
+
+@lru_cache(maxsize=4096)
+def _common_word(word: str) -> bool:
+    """A word a sentence may start with that is no name: a stop word, or a noun in its definite form."""
+    from kb.lexical import STOPWORDS
+
+    low = word.lower()
+    return low in STOPWORDS or low.endswith(("en", "et", "ene", "ane", "ing", "ingen", "het", "heten"))
+
+
+# Words that count people or things without naming them: «i alt 48 personer», «48 totalt».
+_GENERIC_COUNT = re.compile(r"^\s*(?:personer|stykker|stk\.?|i alt|totalt|til sammen|tilsaman|av dei|av dem)\b", re.I)
+
+
+def counts_of(sentence: str, noun: str, within: int = 3) -> tuple[str, ...]:
+    """The counts in a sentence of the counted noun: «11 lærlinger», or «48 personer» where the noun is named.
+
+    Matched on stems, and a longer word ending in the noun counts too («fagarbeidere» counts «arbeidere»), but
+    not the other way round: «helsefagarbeidere» is not counted by «fagarbeidere».
+    """
+    from kb.lexical import analyse
+
+    target = (analyse(noun, None) or [noun])[0]
+
+    def names_noun(text: str) -> bool:
+        return any(stem == target or stem.endswith(target) for stem in analyse(text, None))
+
+    named = names_noun(sentence)
+    out = []
+    for count in _counts(sentence):
+        after = sentence[sentence.find(count) + len(count) :]
+        if names_noun(" ".join(after.split()[:within])) or (named and _GENERIC_COUNT.match(after)):
+            out.append(count)
+    return tuple(out)
+
+
+def new_items(asks: str, sentence: str, question: str, unit: str = "", counted: str = "") -> tuple[str, ...]:
+    """The items of the asked type (and unit) that the sentence holds and the question does not already say.
+
+    A question about «Trygg start» is not answered by a sentence whose only name is «Trygg start», nor a
+    question about 2021 by a sentence whose only date is 2021; «hva koster» needs an amount, «hvor stor
+    andel» a share, «hvilken måned» a month.
+    """
+    finder = partial(counts_of, noun=counted) if counted else _UNIT_FINDERS.get(unit) or _FINDERS.get(asks)
+    if finder is None:
+        return ()
+    known = _lower_words(question)
+    out = []
+    for item in finder(sentence):
+        item_words = _lower_words(item)
+        if item_words and not item_words <= known:
+            out.append(item)
+    return tuple(out)
+
+
+# A sentence that states a goal or a plan, not what happened: it does not answer what was done or achieved.
+_GOAL_SENTENCE = re.compile(
+    r"\b(?:skal|skulle ha|målet er|målet var|mål om|målsetting\w*|ambisjon\w*|planlegg\w*|vil (?:vi|kommunen)|"
+    r"innen (?:utgangen av )?(?:19|20)\d{2})\b",
+    re.IGNORECASE,
+)
+
+
+def states_goal(sentence: str) -> bool:
+    """Whether a sentence states a goal or a plan («skal», «målet er», «innen 2026») rather than what happened."""
+    return bool(_GOAL_SENTENCE.search(sentence))
+
+
+def mentions_year(text: str, years: tuple[str, ...]) -> bool:
+    """Whether the text names one of the years («2021»), also as «2021–2024» or «2021/22»."""
+    return any(re.search(rf"(?<!\d){year}(?!\d)", text) for year in years)
+
+
+# --- section roles -------------------------------------------------------------------------------------------
+# A section's role comes from its heading (ingest.roles, stored on each chunk at ingest). A sentence without
+# such a heading gets its role from its wording where that is unmistakable: a reported change in figures
+# («fra 38 til 52 prosent») is a result.
+_CHANGE = re.compile(
+    r"\bfr[aå]\s+\S+(?:\s+\S+)?\s+til\s+\S+|\b(?:økte|auka|steg|sank|falt|fall|gikk ned|"
+    r"gjekk ned|gikk opp|gjekk opp|ble redusert|vart redusert|halvert\w*|doblet|dobla)\b",
+    re.IGNORECASE,
+)
+
+
+def sentence_role(sentence: str, heading: str, stored: str = "") -> str:
+    """A sentence's role: its chunk's `stored` role or its heading's, else RESULT for a change in figures."""
+    role = stored or section_role(heading)
+    if role:
+        return role
+    if _CHANGE.search(sentence) and figures(sentence):
+        return RESULT_ROLE
+    return ""

@@ -1,0 +1,84 @@
+"""What a question asks, and the kinds of fact a sentence holds (kb.answer.question, kb.answer.facts)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.roles import section_role
+from kb.answer.facts import dates, figures, mentions_year, names, new_items, sentence_role
+from kb.answer.question import DATE, FIGURE, MEASURE, NAME, OVERVIEW, RESULT, read_question
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("Hvor mange lærlinger hadde Moss i 2022?", FIGURE),
+        ("Hva koster lederkurset per deltaker?", FIGURE),
+        ("Hvor stor andel av de ansatte jobber heltid?", FIGURE),
+        ("kor mange tilsette har fått fagbrev?", FIGURE),  # nynorsk
+        ("Når startet introduksjonsprogrammet?", DATE),
+        ("Kva tid var samlinga om rekruttering?", DATE),
+        ("Hvor lenge varer fadderordningen?", DATE),
+        ("Hvilket år ble strategien vedtatt?", DATE),
+        ("Hvilken plattform brukes til e-læring?", NAME),
+        ("Hva heter mentorprogrammet?", NAME),
+        ("Kven leiar nettverket?", NAME),
+        ("Hva ble resultatet av prosjektet?", RESULT),
+        ("Virket langvakter?", RESULT),
+        ("Hvordan fikk de flere til å bli værende?", MEASURE),
+        ("korleis har medlemene løfta den digitale kompetansen?", MEASURE),
+        ("Hvilke tiltak har kommunen for seniorer?", MEASURE),
+        ("Hva gjør dere når en ansatt slutter?", MEASURE),  # «når» inside the question is no date question
+        ("Hva vet nettverket om seniorpolitikk?", OVERVIEW),
+    ],
+)
+def test_the_asked_type_comes_from_the_question_words(question: str, asks: str) -> None:
+    assert read_question(question).asks == asks
+
+
+def test_years_and_comparison_are_read() -> None:
+    question = read_question("Hvor mange lærlinger hadde kommunene i 2021 og 2023?")
+    assert question.years == ("2021", "2023")
+    assert question.comparison and question.typed
+
+
+def test_figures_dates_and_names_are_read_from_the_form_of_the_text() -> None:
+    text = "Fra januar 2024 varte «Trygg start» i åtte uker, og 12 500 kroner gikk til 14 fadderne i Moss kommune."
+    assert {"åtte", "12 500", "14"} <= set(figures(text))
+    assert "2024" not in figures(text)  # a year is a date, not a figure
+    assert {"2024", "januar 2024", "åtte uker"} <= set(dates(text))
+    assert {"Trygg start", "Moss"} <= set(names(text))
+
+
+def test_an_item_the_question_already_says_does_not_answer_it() -> None:
+    assert new_items(FIGURE, "Antallet lærlinger økte fra 6 til 11.", "Hvor mange lærlinger?") == ("6", "11")
+    assert new_items(NAME, "Vi startet «Trygg start» i fjor.", "Hva er Trygg start?") == ()
+    assert new_items(DATE, "Strategien gjelder fra 2021.", "Hva sier strategien fra 2021?") == ()
+    assert mentions_year("Planen for 2021–2024 ble vedtatt.", ("2021",))
+    assert not mentions_year("Tallet for 2020 var 12.", ("2021",))
+
+
+@pytest.mark.parametrize(
+    ("heading", "role"),
+    [
+        ("Utfordringen", "background"),
+        ("Bakgrunn og formål", "background"),
+        ("Hva vi gjorde", "measure"),
+        ("Tiltak", "measure"),
+        ("Resultater", "result"),
+        ("Effekt og evaluering", "result"),
+        ("Dette lærte vi", "lesson"),
+        ("Råd til andre kommuner", "lesson"),
+        ("Mål for 2024–2026", "goal"),
+        ("Lærlinger og fagbrev", ""),
+        ("", ""),
+    ],
+)
+def test_a_sections_role_comes_from_its_heading(heading: str, role: str) -> None:
+    assert section_role(heading) == role
+
+
+def test_a_change_in_figures_is_a_result_without_a_heading() -> None:
+    assert sentence_role("Heltidsandelen økte fra 38 til 52 prosent.", "") == "result"
+    assert sentence_role("Vi innførte en ressursbank.", "") == ""
+    assert sentence_role("Vi innførte en ressursbank.", "Hva vi gjorde") == "measure"
