@@ -11,6 +11,9 @@ from ingest.types import Section, SourceDocument
 _BLOCKS = {"p", "div", "li", "br", "tr", "section", "article", "ul", "ol", "table", "blockquote", "pre"}
 _SKIP = {"script", "style", "noscript", "template", "nav", "footer"}
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# <meta name="tilgang" content="intern">: the front-matter keys (ingest.metadata) an HTML page can carry.
+_META_KEYS = {"kommune", "municipality", "type", "doc_type", "dokumenttype", "dato", "date", "tittel"}
+_META_KEYS |= {"title", "tema", "themes", "temaer", "tilgang", "visibility"}
 
 
 class _Extractor(HTMLParser):
@@ -24,6 +27,7 @@ class _Extractor(HTMLParser):
         self._in_title = False
         self._in_heading = False
         self._heading_text: list[str] = []
+        self.meta: dict[str, str] = {}
 
     def _flush(self) -> None:
         text = "\n".join(line.strip() for line in self._lines).strip()
@@ -36,6 +40,11 @@ class _Extractor(HTMLParser):
             self._skip += 1
         elif tag == "title":
             self._in_title = True
+        elif tag == "meta":
+            fields = dict(attrs)
+            name, content = (fields.get("name") or "").strip().lower(), fields.get("content")
+            if name in _META_KEYS and content is not None:
+                self.meta[name] = content
         elif tag in _HEADINGS:
             self._flush()
             self._in_heading, self._heading_text = True, []
@@ -70,9 +79,15 @@ class _Extractor(HTMLParser):
 
 
 def load(path: Path) -> SourceDocument:
-    """Load an HTML file as sections split at h1–h6."""
+    """Load an HTML file as sections split at h1–h6; front matter from <meta name=…> tags or a YAML block."""
+    from ingest.loaders.frontmatter import split_front_matter
+
+    front_matter, body = split_front_matter(read_text(path))
     parser = _Extractor()
-    parser.feed(read_text(path))
+    parser.feed(body)
     parser.close()
     props = {"title": " ".join(parser.title.split())} if parser.title.strip() else {}
-    return SourceDocument(sections=tuple(parser.sections), properties=props, loader="html")
+    # NOTE: <meta> fields are front matter, so `tilgang` means the same in a page as in Markdown; a YAML block
+    # above the markup wins over them.
+    front = {**parser.meta, **front_matter}
+    return SourceDocument(sections=tuple(parser.sections), front_matter=front, properties=props, loader="html")

@@ -5,34 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
-from ingest.loaders import LoadError
+from ingest.loaders.frontmatter import split_front_matter
 from ingest.loaders.text import read_text
 from ingest.types import Section, SourceDocument
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+__all__ = ["clean_inline", "load", "parse_sections", "split_front_matter"]
+
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
-
-
-def split_front_matter(text: str) -> tuple[dict[str, object], str]:
-    """Return the YAML front matter (or {}) and the text after it.
-
-    Raises:
-        LoadError: the front matter is not valid YAML or not a mapping.
-    """
-    match = _FRONT_MATTER.match(text)
-    if not match:
-        return {}, text
-    try:
-        data = yaml.safe_load(match.group(1) or "") or {}
-    except yaml.YAMLError as exc:
-        raise LoadError(f"ugyldig YAML i front matter: {exc}".splitlines()[0]) from exc
-    if not isinstance(data, dict):
-        raise LoadError("front matter må være en YAML-ordbok (nøkkel: verdi)")
-    return {str(k).strip().lower(): v for k, v in data.items()}, text[match.end() :]
 
 
 def clean_inline(line: str) -> str:

@@ -1,4 +1,4 @@
-"""Plain text files: UTF-8 first, then Windows-1252, then latin-1."""
+"""Plain text files: UTF-8 first, then Windows-1252, then latin-1; YAML front matter as in Markdown."""
 
 from __future__ import annotations
 
@@ -93,5 +93,8 @@ def split_sections(text: str) -> list[Section]:
 
 
 def load(path: Path) -> SourceDocument:
-    """Load a plain text file, split at the headings it marks."""
-    return SourceDocument(sections=tuple(split_sections(read_text(path))), loader="text")
+    """Load a plain text file: YAML front matter as in Markdown, then sections at the headings it marks."""
+    from ingest.loaders.frontmatter import split_front_matter
+
+    front_matter, body = split_front_matter(read_text(path))
+    return SourceDocument(sections=tuple(split_sections(body)), front_matter=front_matter, loader="text")
