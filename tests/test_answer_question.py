@@ -78,7 +78,10 @@ def test_a_sections_role_comes_from_its_heading(heading: str, role: str) -> None
     assert section_role(heading) == role
 
 
-def test_a_change_in_figures_is_a_result_without_a_heading() -> None:
+def test_a_sentence_without_a_telling_heading_gets_its_role_from_its_wording() -> None:
     assert sentence_role("Heltidsandelen økte fra 38 til 52 prosent.", "") == "result"
-    assert sentence_role("Vi innførte en ressursbank.", "") == ""
-    assert sentence_role("Vi innførte en ressursbank.", "Hva vi gjorde") == "measure"
+    assert sentence_role("Heltidsandelen økte fra 38 til 52 prosent.", "Dette lærte vi") == "result"
+    assert sentence_role("Heltidsandelen skal økes fra 38 til 52 prosent.", "Mål") == "goal"  # a goal, not a result
+    assert sentence_role("Vi innførte en ressursbank.", "") == "measure"
+    assert sentence_role("Det var krevende å få tak i vikarer.", "") == ""
+    assert sentence_role("Det var krevende å få tak i vikarer.", "Utfordringen") == "background"

@@ -28,6 +28,8 @@ OLDER_VERSION = "eldre versjon"  # label on a superseded document in an answer
 TYPED_SENTENCES = 3  # sentences quoted for a figure, date or name
 CLOSE = 0.5  # ... each beside the best must reach this share of the best one's probability
 SECTION_SENTENCES = 3  # sentences per municipality: what was done, what came of it, one lesson
+STORY = 5  # sentences from the best document of a single-municipality answer: two measures, two results, a lesson
+SECOND = 0.1  # a second document is told when its best sentence is within this of the best one's probability
 OVERVIEW_SENTENCES = 5
 RELATED = 3  # documents listed as «Kanskje relevant»
 # The order a case is told in: what was done, what came of it, what was learnt; the goal and the background
@@ -148,26 +150,51 @@ def _by_municipality(candidates: Iterable[Candidate]) -> dict[str, list[Candidat
 
 
 def _story(candidates: Sequence[Candidate], limit: int = SECTION_SENTENCES) -> list[Candidate]:
-    """One municipality's case, told as it happened: the best measure, the best result, one lesson.
+    """One document's or municipality's case, told as it happened: what was done, what came of it, a lesson.
 
-    Each role gives its best sentence (by the selector's score); sentences without a role fill the rest, and
-    the background or a goal only when nothing else is there. The result is in role order.
+    The best measure and the best result (by the selector's score), each followed by its next best if room
+    remains, then one lesson; sentences without a role fill the rest, and the background or a goal only when
+    nothing else is there. The result is in role order, then reading order.
     """
     ranked = sorted(candidates, key=lambda c: -c.score)
     chosen: list[Candidate] = []
     spans: list[Span] = []
-    for role in (MEASURE_ROLE, RESULT_ROLE, LESSON):
-        best = next((c for c in ranked if c.role == role and not _repeats(c.span, spans)), None)
-        if best is not None and len(chosen) < limit:
-            chosen.append(best)
-            spans.append(best.span)
-    for cand in sorted(ranked, key=lambda c: ROLE_ORDER.get(c.role, 3) >= ROLE_ORDER[GOAL]):
-        if len(chosen) >= limit:
-            break
-        if cand not in chosen and not _repeats(cand.span, spans):
+
+    def take(cand: Candidate) -> None:
+        if len(chosen) < limit and cand not in chosen and not _repeats(cand.span, spans):
             chosen.append(cand)
             spans.append(cand.span)
+
+    for role in (MEASURE_ROLE, RESULT_ROLE, LESSON, MEASURE_ROLE, RESULT_ROLE):
+        best = next((c for c in ranked if c.role == role and c not in chosen and not _repeats(c.span, spans)), None)
+        if best is not None:
+            take(best)
+    for cand in sorted(ranked, key=lambda c: ROLE_ORDER.get(c.role, 3) >= ROLE_ORDER[GOAL]):
+        take(cand)
     return sorted(chosen, key=lambda c: (ROLE_ORDER.get(c.role, 3), c.span.order))
+
+
+def _lead_documents(candidates: Sequence[Candidate]) -> list[str]:
+    """The documents to tell, best first: those that can tell what was done and what came of it.
+
+    A document's strength is the selector's score of its best sentence plus that of its best measure and
+    its best result: a case that reports both beats a strategy or a note that only names the topic. A second
+    document is told when it is nearly as strong (within SECOND of the best, per sentence counted).
+    """
+    per_source: dict[str, list[Candidate]] = {}
+    for cand in candidates:
+        per_source.setdefault(cand.span.hit.source, []).append(cand)
+
+    def strength(cands: list[Candidate]) -> float:
+        best = max(c.score for c in cands)
+        by_role = [max((c.score for c in cands if c.role == role), default=0.0) for role in (MEASURE_ROLE, RESULT_ROLE)]
+        return best + sum(by_role)
+
+    ranked = sorted(per_source, key=lambda s: (strength(per_source[s]), -per_source[s][0].span.rank), reverse=True)
+    if not ranked:
+        return []
+    top = strength(per_source[ranked[0]])
+    return [ranked[0], *[s for s in ranked[1:2] if strength(per_source[s]) >= top - 3 * SECOND]]
 
 
 def _on_topic(retrieved: Retrieved) -> list[Candidate]:
@@ -196,7 +223,13 @@ def _typed(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
         chosen.append(cand)
         spans.append(cand.span)
         sources.add(cand.span.hit.source)
-    return list(_by_municipality(chosen).items())
+    # The best sentence about the same topic from the first document gives the figure its context
+    # («Sammen med NAV … Menn i helse …» before «Målet er 10 deltakere per år.»).
+    source = chosen[0].span.hit.source
+    context = [c for c in _on_topic(retrieved) if c.span.hit.source == source and not _repeats(c.span, spans)]
+    if context:
+        chosen.append(max(context, key=lambda c: c.score))
+    return [(name, sorted(cands, key=lambda c: c.span.order)) for name, cands in _by_municipality(chosen).items()]
 
 
 def _result(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
@@ -213,14 +246,15 @@ def _result(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
 
 
 def _cases(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
-    """How it was done, per municipality (a comparison), or from the best documents (one municipality)."""
+    """How it was done, per municipality (a comparison), or from the one or two best documents."""
     topic = _on_topic(retrieved)
     if not retrieved.comparison:
-        sources = list(dict.fromkeys(c.span.hit.source for c in sorted(topic, key=lambda c: c.span.order)))
-        topic = [c for c in topic if c.span.hit.source in sources[:MAX_SOURCES]]
-        lead = [c for c in topic if c.span.rank == 0]
-        story = _story(lead or topic)
-        return list(_by_municipality(story).items())
+        sources = _lead_documents(topic)
+        stories = [
+            _story([c for c in topic if c.span.hit.source == source], STORY if i == 0 else SECTION_SENTENCES - 1)
+            for i, source in enumerate(sources)
+        ]
+        return list(_by_municipality(c for story in stories for c in story).items())
     groups = _by_municipality(topic)
     return [(name, _story(cands)) for name, cands in list(groups.items())[:MAX_SECTIONS]]
 

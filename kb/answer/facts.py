@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache, partial
 
+from ingest.roles import MEASURE as MEASURE_ROLE
 from ingest.roles import RESULT as RESULT_ROLE
 from ingest.roles import section_role
 from kb.answer.question import DATE, FIGURE, NAME
@@ -179,8 +180,16 @@ def new_items(asks: str, sentence: str, question: str, unit: str = "", counted: 
 
 # A sentence that states a goal or a plan, not what happened: it does not answer what was done or achieved.
 _GOAL_SENTENCE = re.compile(
-    r"\b(?:skal|skulle ha|målet er|målet var|mål om|målsetting\w*|ambisjon\w*|planlegg\w*|vil (?:vi|kommunen)|"
+    r"\b(?:skal|skulle ha|målet er|målet var|målsettingen er|ambisjonen er|planlegger|planlegg|"
     r"innen (?:utgangen av )?(?:19|20)\d{2})\b",
+    re.IGNORECASE,
+)
+# A sentence that tells what was done, in the words Norwegian reports use for it (bokmål and nynorsk): a measure
+# even under a heading that names none.
+_MEASURE_WORDING = re.compile(
+    r"\b(?:innførte|innført|innfører|etablerte|etablert|oppretta|opprettet|oppretter|startet|starta|satte i gang|"
+    r"sette i gang|tilbyr|tilbød|tilbydd|tilbode|får tilbud|får tilbod|dekker|dekkjer|dekket|gjennomførte|"
+    r"gjennomført|lanserte|utviklet|utvikla|la om|ansatte|tilsette|tok i bruk|bruker nå|brukar no)\b",
     re.IGNORECASE,
 )
 
@@ -207,10 +216,15 @@ _CHANGE = re.compile(
 
 
 def sentence_role(sentence: str, heading: str, stored: str = "") -> str:
-    """A sentence's role: its chunk's `stored` role or its heading's, else RESULT for a change in figures."""
-    role = stored or section_role(heading)
-    if role:
-        return role
-    if _CHANGE.search(sentence) and figures(sentence):
+    """A sentence's role: a result if it reports a change in figures, else its chunk's or its heading's role.
+
+    A change («økte fra 11 av 17 til 19 av 22») is a result wherever it stands, but not a goal's «skal økes
+    fra … til …». A sentence under no telling heading is a measure when it says what was done («Kommunen
+    innførte …», «Ansatte får tilbud om …»).
+    """
+    if _CHANGE.search(sentence) and figures(sentence) and not states_goal(sentence):
         return RESULT_ROLE
-    return ""
+    role = stored or section_role(heading)
+    if not role and _MEASURE_WORDING.search(sentence) and not states_goal(sentence):
+        return MEASURE_ROLE
+    return role

@@ -183,7 +183,8 @@ TYPED = frozenset({FIGURE, DATE, NAME})
 # word of our documents' topics. «hvilken/hvilke/kva for + noun» takes the noun's type, else it asks a name.
 _QUANTITY = (
     r"andel\w*|antall\w*|tal(?:l|let|la)?|pris\w*|kostnad\w*|kostar|koster|sum(?:men)?|beløp\w*|budsjett\w*|"
-    r"prosent\w*|nivå\w*|størrelse\w*|storleik\w*|mengde\w*|timer|timar|kroner|lønn\w*|løn|tilskudd\w*|tilskot\w*"
+    r"prosent\w*|nivå\w*|størrelse\w*|storleik\w*|mengde\w*|timer|timar|kroner|lønn\w*|løn|tilskudd\w*|tilskot\w*|"
+    r"alder\w*"
 )
 _TIME = r"år(?:et|stal)?|dato\w*|måned\w*|månad\w*|tidspunkt\w*|dag(?:en)?|uke(?:n)?|veke|semester\w*|periode\w*"
 _MEASURES = r"tiltak\w*|grep(?:ene)?|metod\w*|virkemid\w*|aktivitet\w*|strategi\w*|løsning\w*|ordning\w*"
@@ -321,7 +322,8 @@ def question_names(question: str, ignore: Iterable[str] = ()) -> tuple[str, ...]
 
     Municipality names (`ignore`) set the scope and are left out; so are month names.
     """
-    skip = {w.lower() for name in ignore for w in name.split()} | _MONTH_NAMES
+    skip = {w.lower() for name in ignore for w in name.split()}
+    skip |= {w + "s" for w in skip} | _MONTH_NAMES  # «Fredrikstads» sets the scope too
     found = [m.group(1) for m in _QUESTION_QUOTED.finditer(question)]
     found += [m.group(0) for m in _QUESTION_NAME.finditer(question) if m.group(0).lower() not in skip]
     return tuple(dict.fromkeys(found))
@@ -349,13 +351,16 @@ _MONTH_NAMES = frozenset(
 def read_question(question: str, municipalities: Iterable[str] = ()) -> Question:
     """Analyse a question: its answer type and unit, the years and names it asks about, whether it compares."""
     asks = asked_type(question)
+    comparison = is_comparison(question)
+    if asks == NAME and comparison:
+        asks = MEASURE  # «hvem har …»: the names asked for are the municipalities, each with what they did
     units = _UNITS if asks == FIGURE else _DATE_UNITS if asks == DATE else ()
     unit = next((name for name, pattern in units if pattern.search(question)), "")
     return Question(
         text=question,
         asks=asks,
         years=tuple(dict.fromkeys(_YEAR.findall(question))),
-        comparison=is_comparison(question),
+        comparison=comparison,
         unit=unit,
         names=question_names(question, municipalities),
         plan=bool(_PLAN.search(question)),
