@@ -194,8 +194,17 @@ def theme_key(theme: str) -> str:
     return f"tema_{slug}"
 
 
-def _is_type_folder(name: str) -> bool:
+def is_type_folder(name: str) -> bool:
+    """Whether a folder name says a document type («strategier», «samlinger», «erfaringer» …)."""
     return normalise_doc_type(name) != "annet"
+
+
+def is_owner_folder(name: str) -> bool:
+    """Whether a folder is named for an owner: the network's folder, or a name (capitalised, no digits)."""
+    name = name.strip()
+    if not name or is_type_folder(name):
+        return False
+    return normalise_municipality(name) == NETWORK or not _is_filing_place(name)
 
 
 def named_as_municipalities(text: str) -> dict[str, str]:
@@ -298,8 +307,8 @@ def resolve(document: SourceDocument, source: str, overrides: Mapping[str, objec
     visibility = parse_visibility(_first(front, "visibility"))
     # A folder named for a type («strategier/plan.pdf», or `kb ingest Sarpsborg` whose files sit in
     # «strategier/») says what the file is, not whose it is.
-    owner_folder = folders[0] if folders and not _is_type_folder(folders[0]) else ""
-    type_folder = next((f for f in folders if _is_type_folder(f)), "")
+    owner_folder = folders[0] if folders and not is_type_folder(folders[0]) else ""
+    type_folder = next((f for f in folders if is_type_folder(f)), "")
 
     # NOTE: only a network document is filed by what its text says. An internal one takes its folder, or
     # stays unowned (readable by no member) rather than shown to whichever municipality it mentions most.

@@ -28,7 +28,8 @@ class FileRef:
     """A file found under an ingest root."""
 
     path: Path
-    source: str  # path relative to the root, posix form: the document's identity in the store
+    source: str  # path relative to the layout base (see `layout_base`), posix form: the document's identity
+    origin: str = ""  # the layout base, absolute: which folder's ingest (and --prune) the document belongs to
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +95,45 @@ def _ignore_patterns(root: Path) -> list[str]:
     return [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
 
 
+def _names_an_owner(name: str) -> bool:
+    """Whether a folder name is written as a municipality's (or the network's) name: «Halden», «Læringsnettverket»."""
+    return metadata_.is_owner_folder(name)
+
+
+def layout_base(root: Path) -> tuple[Path, str]:
+    """The folder sources are relative to, and the prefix `root` has below it.
+
+    NOTE: a document's identity must not depend on the folder given (#21): `kb ingest corpus/Halden` and
+    `kb ingest corpus/Halden/erfaringer` store `Halden/erfaringer/x.md`, as `kb ingest corpus` does. The
+    `<Kommune>/<type>/` layout is recognised from the folder given upwards: a type folder keeps its name, and
+    a folder written as a name above a type folder (or holding one) is the municipality's.
+    """
+    folder = (root.parent if root.is_file() else root).absolute()
+    parts: list[str] = []
+    if metadata_.is_type_folder(folder.name):
+        parts.insert(0, folder.name)
+        folder = folder.parent
+        if _names_an_owner(folder.name):
+            parts.insert(0, folder.name)
+            folder = folder.parent
+    elif _names_an_owner(folder.name) and any(
+        child.is_dir() and metadata_.is_type_folder(child.name) for child in folder.iterdir()
+    ):
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    prefix = "".join(f"{part}/" for part in parts)
+    return folder, prefix
+
+
 def scan(root: Path) -> Iterator[FileRef]:
     """Every file under `root` (or `root` itself if it is a file), skipping hidden and ignored files.
 
     Unsupported suffixes are still yielded, so the caller can report them by name.
     """
+    base, prefix = layout_base(root)
+    origin = str(base.resolve())
     if root.is_file():
-        yield FileRef(root, root.name)
+        yield FileRef(root, prefix + root.name, origin)
         return
     patterns = _ignore_patterns(root)
     for path in sorted(root.rglob("*")):
@@ -109,7 +142,7 @@ def scan(root: Path) -> Iterator[FileRef]:
             continue
         if not path.is_file() or any(fnmatch.fnmatch(relative, p) for p in patterns):
             continue
-        yield FileRef(path, relative)
+        yield FileRef(path, prefix + relative, origin)
 
 
 def prepare(
@@ -149,6 +182,8 @@ def prepare(
             # NOTE: only on documents that held personal data: their original file is never offered (kb.uploads)
             meta["masked"] = sum(masked.values())
     meta["content_hash"] = digest
+    if ref.origin:
+        meta["origin"] = stored_origin(ref, mask=mask)
     chunks = chunk_sections(document.sections, source=source, metadata=meta, chunk_size=chunk_size, overlap=overlap)
     if not chunks:
         raise LoadError("filen inneholder ingen tekst")
@@ -183,11 +218,20 @@ def _masked_document(document: SourceDocument, counts: Counter[str]) -> SourceDo
     )
 
 
+def stored_origin(ref: FileRef, *, mask: bool) -> str:
+    """The folder a file was ingested under, as stored (masked like the source)."""
+    return mask_source(ref.origin) if mask else ref.origin
+
+
 def stored_source(ref: FileRef, *, mask: bool) -> str:
     """The source a file has in the store: its relative path, masked (the file on disk keeps its name)."""
     return mask_source(ref.source) if mask else ref.source
 
 
 def scan_all(roots: Iterable[Path]) -> list[tuple[Path, FileRef]]:
-    """All files under each root, with the root they belong to."""
-    return [(root, ref) for root in roots for ref in scan(root)]
+    """All files under each root, with the root they belong to (a file under two given roots, once)."""
+    found: dict[tuple[str, str], tuple[Path, FileRef]] = {}
+    for root in roots:
+        for ref in scan(root):
+            found.setdefault((ref.origin, ref.source), (root, ref))
+    return list(found.values())

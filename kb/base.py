@@ -333,12 +333,15 @@ class KnowledgeBase:
         wait: bool = False,
         user: str = "kb",
         extra_metadata: dict[str, str] | None = None,
+        dry_run: bool = False,
     ) -> IngestReport:
         """Ingest files under `roots` (see kb.indexer.ingest)."""
         from kb.indexer import ingest
 
         with self.write_lock(wait=wait):
-            return ingest(self, roots, prune=prune, progress=progress, user=user, extra_metadata=extra_metadata)
+            return ingest(
+                self, roots, prune=prune, progress=progress, user=user, extra_metadata=extra_metadata, dry_run=dry_run
+            )
 
     def remove(self, source: str, *, user: str = "kb") -> int:
         """Remove one document by its source path; returns the number of chunks removed."""

@@ -159,12 +159,18 @@ def cli(ctx: click.Context, store: Path | None, verbose: bool, as_user: str | No
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--prune", is_flag=True, help="Remove stored documents whose file is gone from PATHS.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Remove stored documents that were ingested from PATHS and whose file is gone (never uploads or other "
+    "folders' documents).",
+)
+@click.option("--dry-run", is_flag=True, help="Read and write nothing; list what would be added, updated, removed.")
 @click.option("--wait", is_flag=True, help="Wait for another writer instead of stopping.")
 @click.option("--json", "json_", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 @handle_errors
-def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, wait: bool, json_: bool) -> None:
+def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, dry_run: bool, wait: bool, json_: bool) -> None:
     r"""Ingest the documents under PATHS (PDF, DOCX, Markdown, text, HTML).
 
     The first folder under each PATH is the municipality, the second the document type. Unchanged files
@@ -189,10 +195,17 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, wait: bool,
         bar.update(1)
 
     try:
-        report = kb.ingest(list(paths), prune=prune, progress=progress, wait=wait)
+        report = kb.ingest(list(paths), prune=prune, progress=progress, wait=wait, dry_run=dry_run)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+    if dry_run and not json_:
+        click.echo("Prøvekjøring: ingenting er lest inn eller fjernet.")
+        for label, sources in (("legges til", report.added), ("oppdateres", report.updated)):
+            for source in sources:
+                click.echo(f"  {label}: {source}")
+        for source in report.removed:
+            click.echo(f"  fjernes: {source}")
     if json_:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.loaders import LoadError
-from ingest.pipeline import PreparedFile, prepare, scan_all, stored_source, version_hash
+from ingest.pipeline import (
+    PreparedFile,
+    layout_base,
+    prepare,
+    scan_all,
+    stored_origin,
+    stored_source,
+    version_hash,
+)
+from ingest.privacy import mask_source
 from kb.models import encode_threads
 from kb.types import Scalar
 from kb.uploads import discard_original, discard_staged, keep_original, uploads_dir
@@ -29,12 +38,15 @@ def ingest(
     progress: Progress | None,
     user: str,
     extra_metadata: dict[str, str] | None = None,
+    dry_run: bool = False,
 ) -> IngestReport:
     """Bring the store in line with the files under `roots`; the caller holds the write lock.
 
     Unchanged files (same content hash, stored whole) are skipped; changed ones are replaced; a file left
-    half-written by an interrupted run is written again. With `prune`, stored documents whose file is gone
-    are removed. A file that cannot be read is reported with its reason and the run goes on.
+    half-written by an interrupted run is written again. With `prune`, stored documents that were ingested
+    under one of `roots` and whose file is gone are removed (never uploads or another folder's documents).
+    A file that cannot be read is reported with its reason and the run goes on. With `dry_run`, nothing is
+    read or written: the report lists what would be added, updated and removed.
     """
     from kb.base import EMBED_FLUSH, IngestReport
 
@@ -42,7 +54,7 @@ def ingest(
     report = IngestReport()
     started = time.perf_counter()
     mask = settings.mask_personal_data
-    remasked = remask_stored(kb, report) if mask else 0
+    remasked = remask_stored(kb, report) if mask and not dry_run else 0
     stored = kb.store.files()
     refs = scan_all(roots)
     report.seen = len(refs)
@@ -93,8 +105,15 @@ def ingest(
             try:
                 digest = version_hash(ref.path)
                 entry = stored.get(source)
+                origin = stored_origin(ref, mask=mask)
                 if entry is not None and entry.is_complete(digest):
                     report.unchanged += 1
+                    if entry.origin != origin and not dry_run:
+                        kb.store.set_origin(source, origin)  # stored before origins were kept, or moved
+                    continue
+                if dry_run:
+                    is_update = entry is not None and digest not in entry.versions
+                    (report.updated if is_update else report.added).append(source)
                     continue
                 prepared = prepare(
                     ref,
@@ -118,7 +137,20 @@ def ingest(
         flush()
         if prune:
             seen = {stored_source(ref, mask=mask) for _, ref in refs}
+            scopes = [_prune_scope(root, mask=mask) for root in roots]
+            legacy_ok = uploads not in {Path(origin) for origin, _ in scopes}
             for source in sorted(set(stored) - seen):
+                entry = stored[source]
+                if entry.origin:
+                    inside = any(entry.origin == o and _under(source, p) for o, p in scopes)
+                else:  # stored before origins were kept: by its place, never an upload
+                    inside = legacy_ok and any(_under(source, p) for _, p in scopes)
+                    inside = inside and not (uploads / source).exists()
+                if not inside:
+                    continue
+                if dry_run:
+                    report.removed.append(source)
+                    continue
                 kb.store.remove(source)
                 discard_original(settings, source)
                 report.removed.append(source)
@@ -128,11 +160,14 @@ def ingest(
         # NOTE: runs on Ctrl-C too: whatever files were written whole become visible to BM25 and readers.
         # A run killed after writing a file but before this point left chunks BM25 has not seen: a run that
         # then finds every file unchanged must still bring BM25 in step, so check instead of trusting `changed`.
-        kb.store.erase()  # old versions of replaced files leave no trace in the store's files
-        if changed or not kb.lexical_in_step():
-            kb.store.bump_revision()
-            kb.rebuild_lexical()
+        if not dry_run:
+            kb.store.erase()  # old versions of replaced files leave no trace in the store's files
+            if changed or not kb.lexical_in_step():
+                kb.store.bump_revision()
+                kb.rebuild_lexical()
         report.seconds = time.perf_counter() - started
+    if dry_run:
+        return report
     if not changed:
         # A store ingested before the sentence cache existed (or whose cache file was lost) is filled in by a run
         # that found nothing to write. NOTE: not on every run: this splits every stored chunk into sentences, and
@@ -141,6 +176,19 @@ def ingest(
             report.sentences_embedded += _warm_stored(kb)
         report.seconds = time.perf_counter() - started
     return report
+
+
+def _prune_scope(root: Path, *, mask: bool) -> tuple[str, str]:
+    """(origin, source prefix) of what `root` covers: a folder's prefix ends in «/», a file's is its source."""
+    base, prefix = layout_base(root)
+    if root.is_file():
+        prefix += root.name
+    origin = str(base.resolve())
+    return (mask_source(origin), mask_source(prefix)) if mask else (origin, prefix)
+
+
+def _under(source: str, prefix: str) -> bool:
+    return source.startswith(prefix) if not prefix or prefix.endswith("/") else source == prefix
 
 
 def _masking_marker(kb: KnowledgeBase) -> Path:

@@ -44,6 +44,7 @@ class StoredFile:
     versions: dict[str, int] = field(default_factory=dict)  # content_hash -> chunks stored
     expected: dict[str, int] = field(default_factory=dict)  # content_hash -> n_chunks the version has
     ingested_at: dict[str, float] = field(default_factory=dict)
+    origin: str = ""  # the folder it was ingested under (ingest.pipeline.layout_base); "" before #21
 
     def is_complete(self, content_hash: str) -> bool:
         """Whether exactly this version, whole, is stored (and nothing else)."""
@@ -356,6 +357,7 @@ class Store:
                 entry.versions[digest] = entry.versions.get(digest, 0) + 1
                 entry.expected[digest] = int(meta.get("n_chunks", 0))
                 entry.ingested_at[digest] = float(meta.get("ingested_at", 0.0))
+                entry.origin = entry.origin or str(meta.get("origin", ""))
             offset += len(got["ids"])
 
     @_server_errors
@@ -427,6 +429,14 @@ class Store:
         if fresh:
             self._vectors.add(fresh)
         self.delete_other_versions(source, content_hash)
+
+    @_server_errors
+    def set_origin(self, source: str, origin: str) -> None:
+        """Record the folder a stored document was ingested under (documents stored before it was kept)."""
+        got = self._collection.get(where={"source": source}, include=["metadatas"])
+        if got["ids"]:
+            metadatas = [{**meta, "origin": origin} for meta in got["metadatas"]]
+            self._collection.update(ids=got["ids"], metadatas=metadatas)
 
     @_server_errors
     def delete_other_versions(self, source: str, keep_hash: str) -> None:
