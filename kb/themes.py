@@ -141,6 +141,29 @@ def extract_findings(hits: Sequence[Hit], theme: str, top: int = 5) -> tuple[lis
     return _top(challenges, top), _top(measures, top)
 
 
+def theme_question(theme: str) -> str:
+    """The question whose answer is the brief's «Tiltak som er prøvd»: what the municipalities did about it."""
+    return f"Hva har kommunene gjort med {theme.strip().lower()}?"
+
+
+def measures_tried(kb: Any, theme: str) -> list[Finding]:
+    """What was done about a theme, per municipality: the sentences of the same answer the «Spør» page gives.
+
+    NOTE: one answer for both pages (kb.answer.ask, extractive), so the facilitator's brief and an adviser's
+    question about the theme quote the same measures and results, with the same sources.
+    """
+    from kb.answer import ask
+
+    answer = ask(kb, theme_question(theme), generator=False)
+    if not answer.answered:
+        return []
+    return [
+        Finding(" ".join(quote.split()), c.source, c.title, c.municipality, c.page, 0.0)
+        for c in answer.citations
+        for quote in c.quotes or (c.text,)
+    ]
+
+
 def _top(findings: list[Finding], top: int) -> list[Finding]:
     per: dict[str, int] = defaultdict(int)
     out = []
@@ -190,7 +213,8 @@ def theme_overview(
         if doc.doc_type != "samlingsnotat":
             municipalities[doc.municipality or "Ukjent"].append(doc)
     ordered = dict(sorted(municipalities.items(), key=lambda kv: (kv[0] == NETWORK, -len(kv[1]), kv[0])))
-    challenges, measures = extract_findings(evidence, theme, top)
+    challenges, _ = extract_findings(evidence, theme, top)
+    measures = measures_tried(kb, theme)
     return ThemeOverview(
         theme=theme,
         documents=related,

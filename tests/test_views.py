@@ -11,8 +11,10 @@ from types import SimpleNamespace
 import pytest
 
 from kb import feedback, themes, uploads, views
+from kb.answer import ask
 from kb.config import Settings
 from kb.types import Answer, Citation
+from tests.conftest import write
 
 
 @pytest.fixture
@@ -166,12 +168,41 @@ def test_theme_overview_gathers_municipalities_sessions_and_findings(kb) -> None
     assert "Halden" in overview.municipalities
     assert [s.title for s in overview.sessions] == ["Samling om heltidskultur"]
     challenges = " ".join(f.text for f in overview.challenges)
-    measures = " ".join(f.text for f in overview.measures)
     assert "38 prosent heltid" in challenges
-    assert "årsturnus" in measures
+    # «Tiltak som er prøvd» is the answer the «Spør» page gives to the theme's question, sentence for sentence
+    answer = ask(kb, themes.theme_question("heltidskultur"), generator=False)
+    quoted = [(" ".join(q.split()), c.source) for c in answer.citations for q in c.quotes]
+    assert [(f.text, f.source) for f in overview.measures] == quoted
     assert [q.question for q in overview.questions] == ["Hvordan får vi til heltidskultur i barnehagen?"]
     rows = themes.timeline_rows(overview)
     assert rows == [] or rows[0]["Samling"] == "Samling om heltidskultur"
+
+
+def test_measures_tried_tell_what_each_municipality_did_and_what_came_of_it(make_kb, mini_corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    write(
+        mini_corpus,
+        "Råde/erfaringer/heltidskultur.md",
+        """
+        # Heltidskultur i Råde
+
+        ## Utfordringen
+        Råde hadde lite heltidskultur i hjemmetjenesten.
+
+        ## Hva vi gjorde
+        For å bygge heltidskultur innførte vi årsturnus i hjemmetjenesten.
+
+        ## Resultater
+        Med heltidskultur som mål økte heltidsandelen fra 30 til 45 prosent.
+        """,
+    )
+    kb = make_kb()
+    kb.ingest([mini_corpus])
+    measures = themes.measures_tried(kb, "heltidskultur")
+    rade = [f.text for f in measures if f.municipality == "Råde"]
+    assert rade[0] == "For å bygge heltidskultur innførte vi årsturnus i hjemmetjenesten."  # the measure first
+    assert "Med heltidskultur som mål økte heltidsandelen fra 30 til 45 prosent." in rade  # then what came of it
+    problem = [i for i, text in enumerate(rade) if "Råde hadde lite heltidskultur" in text]
+    assert all(i > 1 for i in problem)  # the problem, if told, after what they did and what came of it
 
 
 def test_theme_overview_of_an_unknown_theme_is_empty(kb) -> None:  # type: ignore[no-untyped-def]

@@ -153,8 +153,8 @@ def _story(candidates: Sequence[Candidate], limit: int = SECTION_SENTENCES) -> l
     """One document's or municipality's case, told as it happened: what was done, what came of it, a lesson.
 
     The best measure and the best result (by the selector's score), each followed by its next best if room
-    remains, then one lesson; sentences without a role fill the rest, and the background or a goal only when
-    nothing else is there. The result is in role order, then reading order.
+    remains, then one lesson; sentences without a role fill the rest, then the background or a goal. The
+    result is in role order (the problem last, never first), then reading order.
     """
     ranked = sorted(candidates, key=lambda c: -c.score)
     chosen: list[Candidate] = []

@@ -24,7 +24,7 @@ from kb.answer.question import (
     read_question,
 )
 from kb.answer.selector import features, load_selector
-from kb.answer.sentences import Span, sentence_spans
+from kb.answer.sentences import Span, heading_above, sentence_spans
 from kb.sentence_cache import SentenceVectors
 from kb.types import Filters, Hit
 
@@ -236,7 +236,10 @@ def score_sentences(
         span = spans[i]
         text = span.display
         context = f"{span.hit.text} {span.hit.heading} {span.hit.title}"
-        role = sentence_role(text, span.hit.heading, str(span.hit.metadata.get("role", "")))
+        heading = heading_above(span.hit.text, span.start, "")
+        role = sentence_role(
+            text, heading or span.hit.heading, "" if heading else str(span.hit.metadata.get("role", ""))
+        )
         out.append(
             Candidate(
                 span,

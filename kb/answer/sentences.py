@@ -172,6 +172,24 @@ def _blocks(text: str, heading: str = "") -> list[tuple[int, int]]:
     return blocks
 
 
+def heading_above(text: str, offset: int, default: str = "") -> str:
+    """The heading of the section `offset` lies in: the nearest heading line above it in the chunk, else `default`.
+
+    A chunk can hold several short sections («Utfordringen», «Hva vi gjorde», «Resultater»); the chunk's own
+    heading is only the first of them.
+    """
+    lines = text[:offset].splitlines()
+    following = text[offset:].lstrip()
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i]
+        after = lines[i + 1] if i + 1 < len(lines) else following
+        if _HEADING.match(line) or (
+            line.strip() and _is_heading(line, after) and not _field_line(line.strip(), "", "")
+        ):
+            return line.strip().lstrip("#").strip()
+    return default
+
+
 def _trim_heading(text: str, start: int, end: int) -> int:
     """Skip a heading glued to the front of a sentence («Hva vi gjorde» on the line before «Vi innførte …»)."""
     while True:
