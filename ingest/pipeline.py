@@ -30,6 +30,8 @@ class FileRef:
     path: Path
     source: str  # path relative to the layout base (see `layout_base`), posix form: the document's identity
     origin: str = ""  # the layout base, absolute: which folder's ingest (and --prune) the document belongs to
+    reason: str = ""  # why the file is not read (Norwegian); "" for a file to ingest
+    broken: bool = False  # with a reason: an error (a broken link), not a file left out on purpose
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +128,12 @@ def layout_base(root: Path) -> tuple[Path, str]:
 
 
 def scan(root: Path) -> Iterator[FileRef]:
-    """Every file under `root` (or `root` itself if it is a file), skipping hidden and ignored files.
+    """Every file under `root` (or `root` itself if it is a file), each either to ingest or with a reason.
 
-    Unsupported suffixes are still yielded, so the caller can report them by name.
+    NOTE: nothing the scan sees is left out silently (#21): hidden files and folders, Office lock files,
+    files `.kbignore` leaves out, links to folders and broken or looping links come with a `reason`. The
+    root's `.kbignore` and a sidecar beside its document are read, not reported. Unsupported suffixes are
+    yielded without a reason, so the loader names them.
     """
     base, prefix = layout_base(root)
     origin = str(base.resolve())
@@ -137,12 +142,48 @@ def scan(root: Path) -> Iterator[FileRef]:
         return
     patterns = _ignore_patterns(root)
     for path in sorted(root.rglob("*")):
+        parts = path.relative_to(root).parts
+        if any(part.startswith(".") for part in parts[:-1]):
+            continue  # inside a hidden folder, which is named once
         relative = path.relative_to(root).as_posix()
-        if any(part.startswith((".", "~$")) for part in path.relative_to(root).parts):
+        reason, broken = _left_out(root, path, relative, patterns)
+        if reason is None:
             continue
-        if not path.is_file() or any(fnmatch.fnmatch(relative, p) for p in patterns):
-            continue
-        yield FileRef(path, prefix + relative, origin)
+        yield FileRef(path, prefix + relative, origin, reason, broken)
+
+
+def _left_out(root: Path, path: Path, relative: str, patterns: list[str]) -> tuple[str | None, bool]:
+    """(reason, broken) for a path the scan sees: ("", False) to ingest it, (None, False) to pass it by."""
+    name = path.name
+    if path.is_symlink():
+        try:
+            target = path.resolve(strict=True)
+        except FileNotFoundError:
+            return "lenken peker på en fil som ikke finnes; rett eller slett lenken", True
+        except (RuntimeError, OSError):
+            return "lenken går i ring (peker på seg selv) og leder ikke til noen fil; slett lenken", True
+        if target.is_dir():
+            return "lenke til en mappe: følges ikke; les inn mappen den peker på", False
+    if path.is_dir():
+        if name.startswith("."):
+            return "skjult mappe (navnet begynner med punktum): ikke lest inn", False
+        return None, False
+    if name == IGNORE_FILE and path.parent == root:
+        return None, False
+    if name.startswith(".") and name.endswith(SIDECAR_SUFFIX):
+        document = path.with_name(name[1 : -len(SIDECAR_SUFFIX)])
+        if document.exists():
+            return None, False  # read with its document
+        return f"metadatafil uten dokumentet «{document.name}» ved siden av", False
+    if name.startswith("~$"):
+        return "låsefil fra Word eller Excel (~$), ikke et dokument", False
+    if name.startswith("."):
+        return "skjult fil (navnet begynner med punktum); gi den et navn uten punktum foran for å lese den inn", False
+    if pattern := next((p for p in patterns if fnmatch.fnmatch(relative, p)), None):
+        return f"utelatt av {IGNORE_FILE} (mønsteret «{pattern}»)", False
+    if not path.is_file():
+        return "ikke en vanlig fil", True
+    return "", False
 
 
 def prepare(

@@ -41,7 +41,8 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason): could not be read
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (source, reason): left out on purpose
     masked: Counter[str] = field(default_factory=Counter)
     chunks_written: int = 0
     chunks_embedded: int = 0
@@ -57,6 +58,7 @@ class IngestReport:
             "unchanged": self.unchanged,
             "removed": len(self.removed),
             "skipped": [{"source": s, "reason": r} for s, r in self.skipped],
+            "ignored": [{"source": s, "reason": r} for s, r in self.ignored],
             "masked": dict(self.masked),
             "chunks_written": self.chunks_written,
             "sentences_embedded": self.sentences_embedded,

@@ -212,6 +212,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, dry_run: bo
         click.echo(
             f"Sett: {report.seen}  lagt til: {len(report.added)}  oppdatert: {len(report.updated)}  "
             f"uendret: {report.unchanged}  fjernet: {len(report.removed)}  hoppet over: {len(report.skipped)}"
+            + (f"  utelatt: {len(report.ignored)}" if report.ignored else "")
         )
         click.echo(f"Biter skrevet: {report.chunks_written} på {report.seconds:.1f} s")
         if report.masked:
@@ -219,6 +220,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, dry_run: bo
             click.echo(f"Maskert personopplysninger: {masked}")
         for source, reason in report.skipped:
             click.echo(f"  Hoppet over {source}: {reason}", err=True)
+        for source, reason in report.ignored:
+            click.echo(f"  Utelatt {source}: {reason}", err=True)
     if report.skipped:
         ctx.exit(1)
 

@@ -102,6 +102,9 @@ def ingest(
             source = stored_source(ref, mask=mask)
             if progress:
                 progress(done, len(refs), source)
+            if ref.reason:
+                (report.skipped if ref.broken else report.ignored).append((source, ref.reason))
+                continue
             try:
                 digest = version_hash(ref.path)
                 entry = stored.get(source)
@@ -136,7 +139,8 @@ def ingest(
                 flush()
         flush()
         if prune:
-            seen = {stored_source(ref, mask=mask) for _, ref in refs}
+            # NOTE: a file left out on purpose (hidden, .kbignore) is gone from the store's view; a broken link is not
+            seen = {stored_source(ref, mask=mask) for _, ref in refs if not ref.reason or ref.broken}
             scopes = [_prune_scope(root, mask=mask) for root in roots]
             legacy_ok = uploads not in {Path(origin) for origin, _ in scopes}
             for source in sorted(set(stored) - seen):
