@@ -53,7 +53,9 @@ class Settings(BaseSettings):
     passage_prefix: str | None = Field(
         None, description="Text put before passages (default: `passage: ` for E5 models, else none)."
     )
-    torch_threads: int = Field(1, ge=1, description="Torch threads for query embedding (ingest uses all cores).")
+    torch_threads: int = Field(
+        1, ge=1, description="Threads for query embedding, ONNX or torch (ingest uses all cores)."
+    )
     embed_batch_size: int = Field(32, ge=1, description="Passages embedded per batch during ingest.")
     chunk_size: int = Field(1000, ge=200, description="Largest chunk, in characters.")
     chunk_overlap: int = Field(150, ge=0, description="Characters of whole sentences repeated between chunks.")
