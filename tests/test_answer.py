@@ -12,7 +12,7 @@ from kb.answer import ask, check_generated, document_chunks, focus, retrieve
 from kb.answer.compose import NOT_FOUND, OLDER_VERSION, _add, _Composer, _continuations
 from kb.answer.question import _stems, in_store_spelling, is_comparison, named_municipalities
 from kb.answer.sentences import LIST_WORDS, Span, sentence_spans
-from kb.types import Filters, Hit
+from kb.types import RELATED_HEADING, Filters, Hit
 from tests.conftest import write
 
 KNOWN = ["Halden", "Læringsnettverket", "Råde", "Sarpsborg", "Østfold fylkeskommune"]
@@ -512,3 +512,58 @@ def test_answer_evaluation_counts_whole_questions_and_single_facts(kb) -> None: 
     assert result["facts"] == 0.0 and result["fact_recall"] == 0.5
     assert result["failures"]["facts"] == ["a"]
     assert result["refused"] == 1.0 and result["verbatim"] == 1.0
+
+
+# --- what is asked (#18) -----------------------------------------------------------------------------------
+def test_a_figure_nobody_reported_is_not_found_and_the_closest_documents_are_offered(kb) -> None:  # type: ignore[no-untyped-def]
+    # The introduction programme is in the base; what it cost is not (no amount anywhere in its documents).
+    answer = ask(kb, "Hva kostet introduksjonsprogrammet med fadder og mentorordning for nyansatte i Sarpsborg?")
+    assert not answer.answered and answer.asks == "figure"
+    assert answer.text.startswith("Fant ikke tallet du spør etter for Sarpsborg i erfaringsbanken.")
+    assert answer.citations == ()
+    assert [c.source for c in answer.related][:1] == ["Sarpsborg/erfaringer/introduksjonsprogram.md"]
+    assert f"{RELATED_HEADING}:" in answer.text
+    assert answer.to_dict()["answered"] is False and answer.to_dict()["related"]
+
+
+def test_a_figure_for_another_year_is_not_the_answer_but_is_shown_as_what_it_is(kb) -> None:  # type: ignore[no-untyped-def]
+    # 17 prosent is the 2024 figure; 2021 is asked.
+    answer = ask(kb, "Hvor stor andel av de nyansatte sluttet i 2021?")
+    assert not answer.answered
+    assert "i 2021" in answer.text.splitlines()[0]
+    assert "Nærmeste funn gjelder et annet år" in answer.text and "17 prosent" in answer.text
+
+
+def test_a_reported_figure_is_answered_with_the_sentence_that_holds_it(kb) -> None:  # type: ignore[no-untyped-def]
+    answer = ask(kb, "Hvor stor andel av de nyansatte sluttet i 2024?")
+    assert answer.answered and answer.asks == "figure"
+    assert "17 prosent" in answer.text
+    assert len(answer.text.split()) < 60  # the figure and its context, not the whole case
+
+
+def test_a_goal_does_not_answer_what_happened(kb) -> None:  # type: ignore[no-untyped-def]
+    # «Kommunen skal ha 45 lærlinger innen 2027» is a goal: it does not say how many there are.
+    answer = ask(kb, "Hvor mange lærlinger har Sarpsborg fått?")
+    assert not answer.answered
+    assert ask(kb, "Hvor mange lærlinger skal Sarpsborg ha innen 2027?").answered  # a question about the goal
+
+
+def test_one_citation_per_source_shared_by_its_sentences(kb) -> None:  # type: ignore[no-untyped-def]
+    answer = ask(kb, "Hvordan fikk Sarpsborg de nyansatte til å bli?")
+    assert answer.answered
+    assert len(answer.citations) == len({(c.source, c.page) for c in answer.citations})
+    numbers = [int(n) for n in __import__("re").findall(r"\[(\d+)\]", answer.text)]
+    assert len(numbers) > len(answer.citations)  # several sentences share their document's number
+    for citation in answer.citations:
+        assert citation.text == citation.quotes[0]
+        for quote in citation.quotes:
+            assert any(quote in chunk for chunk in _stored_texts(kb, citation.source))
+
+
+def test_a_how_answer_tells_what_was_done_before_the_problem(kb) -> None:  # type: ignore[no-untyped-def]
+    answer = ask(kb, "Hvordan fikk Sarpsborg de nyansatte til å bli?")
+    assert answer.asks == "measure" and answer.leads[:1] == ("measure",)
+    lines = [line for line in answer.text.splitlines() if line.startswith("- ")]
+    assert "introduksjonsprogram med fadder" in lines[0]
+    problem = [i for i, line in enumerate(lines) if "Turnover var 31 prosent" in line]
+    assert all(i > 0 for i in problem)

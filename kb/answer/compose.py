@@ -246,17 +246,30 @@ def _result(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
 
 
 def _cases(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
-    """How it was done, per municipality (a comparison), or from the one or two best documents."""
+    """How it was done, per municipality (a comparison), or from the one or two best documents.
+
+    The documents are chosen by the sentences close to the question; the story is told from all of their
+    sentences, because the question's words are usually those of the problem, while what was done and what
+    came of it stand in other sections.
+    """
     topic = _on_topic(retrieved)
+
+    def sentences_of(sources: Iterable[str]) -> list[Candidate]:
+        wanted = set(sources)
+        return [c for c in retrieved.candidates if c.span.hit.source in wanted]
+
     if not retrieved.comparison:
         sources = _lead_documents(topic)
         stories = [
-            _story([c for c in topic if c.span.hit.source == source], STORY if i == 0 else SECTION_SENTENCES - 1)
+            _story(sentences_of([source]), STORY if i == 0 else SECTION_SENTENCES - 1)
             for i, source in enumerate(sources)
         ]
         return list(_by_municipality(c for story in stories for c in story).items())
     groups = _by_municipality(topic)
-    return [(name, _story(cands)) for name, cands in list(groups.items())[:MAX_SECTIONS]]
+    return [
+        (name, _story(sentences_of(_lead_documents(cands)[:1])))
+        for name, cands in list(groups.items())[:MAX_SECTIONS]
+    ]
 
 
 def _overview(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
