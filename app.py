@@ -722,6 +722,7 @@ def page_upload(kb: UserView, documents: list[Any]) -> None:
         return
     known = [d.source for d in kb.kb.documents()]  # every stored name, so nothing is overwritten unasked
     staged: list[uploads.StagedFile] = []
+    names: dict[str, str] = {}  # source -> the name the user chose (a long or taken name is stored shortened)
     for file in files:
         try:
             staged.append(
@@ -737,6 +738,8 @@ def page_upload(kb: UserView, documents: list[Any]) -> None:
             )
         except (uploads.UploadError, AccessDeniedError) as exc:
             st.error(str(exc))
+            continue
+        names[staged[-1].source] = file.name
     if not staged:
         return
     bar = st.progress(0.0, text="Leser inn …")
@@ -759,7 +762,7 @@ def page_upload(kb: UserView, documents: list[Any]) -> None:
     skipped = dict(report.skipped)
     readers = "hele nettverket" if visibility == "nettverket" else f"bare {municipality}"
     for item in staged:
-        name = item.path.name
+        name = names.get(item.source, item.path.name)
         if item.source in skipped:
             uploads.unstage([item])
             st.error(f"«{name}» kunne ikke leses: {skipped[item.source]}")

@@ -242,11 +242,31 @@ class UserView:
             visibility = parse_visibility(visibility)
         except ValueError as exc:
             raise UploadError(str(exc)) from exc
+        name = self._unseen_name(municipality, type_folder, name)
         self.check_write(municipality, upload_source(municipality, type_folder, name))
         metadata = {"kommune": municipality, "tilgang": visibility, "lastet_opp_av": self.user.username}
         return stage_upload(
             self.settings, municipality, type_folder, name, data, replace=replace, known=known, metadata=metadata
         )
+
+    def _unseen_name(self, municipality: str, type_folder: str, name: str) -> str:
+        """`name`, or a free variant of it when the name belongs to a document the user may not see.
+
+        NOTE: refusing («tilhører en annen kommune») would tell the user that the invisible document exists
+        (#21); the upload is stored beside it instead, under «navn-2.md», and the other document is untouched.
+        """
+        from kb.uploads import safe_filename, upload_source
+
+        filename = safe_filename(name)
+        stem, dot, suffix = filename.rpartition(".")
+        stem, tail = (stem, f".{suffix}") if dot else (filename, "")
+        candidate, number = filename, 1
+        while True:
+            existing = self.stored_metadata(upload_source(municipality, type_folder, candidate))
+            if existing is None or self.user.can_read(existing):
+                return candidate
+            number += 1
+            candidate = f"{stem}-{number}{tail}"
 
     def ingest_uploads(self, **options: Any) -> Any:
         """Ingest the staged uploads (the upload folder only); for users who may upload.

@@ -11,6 +11,8 @@ the stored version.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
 import re
@@ -26,6 +28,7 @@ from kb.config import REPO_ROOT, Settings
 logger = logging.getLogger(__name__)
 
 ALLOWED_SUFFIXES = (".pdf", ".docx", ".md", ".txt")
+MAX_NAME_BYTES = 150  # an upload's file name at most (UTF-8); `.<name>.kbmeta.json` must stay under 255
 # Type folders of the corpus layout and their labels in the app; the folder decides the document type.
 TYPE_FOLDERS: dict[str, str] = {
     "strategier": "Strategi eller plan",
@@ -67,13 +70,24 @@ def originals_dir(settings: Settings) -> Path:
 
 
 def safe_filename(name: str) -> str:
-    """The file name without folders or characters that do not belong in a path; keeps Norwegian letters."""
+    """The file name without folders or characters that do not belong in a path; keeps Norwegian letters.
+
+    A name longer than MAX_NAME_BYTES is shortened, with a short hash of the whole name so two long names
+    that begin alike stay apart (the file system's limit is 255 bytes, and the sidecar's name is longer).
+    """
     name = unicodedata.normalize("NFC", PurePosixPath(name.replace("\\", "/")).name).strip()
     stem, dot, suffix = name.rpartition(".")
     if not dot:
         stem, suffix = name, ""
     stem = re.sub(r"[^\w\- .()]+", "_", stem).strip(" ._") or "dokument"
-    return f"{stem}.{suffix.lower()}" if suffix else stem
+    suffix = suffix.lower()[:16]
+    tail = f".{suffix}" if suffix else ""
+    if len((stem + tail).encode()) > MAX_NAME_BYTES:
+        digest = hashlib.sha256(stem.encode()).hexdigest()[:8]
+        room = MAX_NAME_BYTES - len(tail.encode()) - len(digest) - 1
+        short = stem.encode()[:room].decode(errors="ignore").rstrip(" ._-")
+        stem = f"{short}-{digest}"
+    return stem + tail
 
 
 def validate_upload(name: str, data: bytes, max_mb: int) -> str:
@@ -150,20 +164,43 @@ def stage_upload(
             f"under {TYPE_FOLDERS[type_folder]}. "
             "Gi filen et nytt navn, eller kryss av for å erstatte det."
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if metadata:
-        _write_atomic(sidecar_path(target), json.dumps(dict(metadata), ensure_ascii=False, indent=2).encode())
-    else:
-        sidecar_path(target).unlink(missing_ok=True)
-    _write_atomic(target, data)
+    sidecar = sidecar_path(target)
+    had_sidecar = sidecar.exists()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if metadata:
+            _write_atomic(sidecar, json.dumps(dict(metadata), ensure_ascii=False, indent=2).encode())
+        else:
+            sidecar.unlink(missing_ok=True)
+        _write_atomic(target, data)
+    except OSError as exc:
+        # NOTE: a failed upload leaves nothing staged: no half file, no sidecar without its document.
+        logger.warning("could not stage upload %s: %s", source, exc)
+        if not existed:
+            for path in (target, sidecar):
+                _unlink_quietly(path)
+        elif not had_sidecar:
+            _unlink_quietly(sidecar)
+        raise UploadError(
+            f"«{filename}» kunne ikke lagres ({exc.strerror or 'skrivefeil'}). Prøv igjen; står feilen, "
+            "si fra til en administrator (mappen for opplastinger må være skrivbar og ha plass)."
+        ) from exc
     logger.info("staged upload %s (%d bytes)", source, len(data))
     return StagedFile(target, source, existed)
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
     temporary = target.with_name(f".{target.name}.part")
-    temporary.write_bytes(data)
-    temporary.replace(target)  # never a half-written file where ingest can see it
+    try:
+        temporary.write_bytes(data)
+        temporary.replace(target)  # never a half-written file where ingest can see it
+    finally:
+        _unlink_quietly(temporary)
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def unstage(staged: Sequence[StagedFile]) -> None:
