@@ -207,6 +207,8 @@ class KnowledgeBase:
         """
         lexical = self.lexical()
         if len(lexical) == 0:
+            if self.ingest_running():
+                raise EmptyIndexError("Kunnskapsbasen er tom ennå: en innlesing pågår. Prøv igjen når den er ferdig.")
             raise EmptyIndexError()
         candidates = max(self.settings.candidates, k)
         dense: list[Hit] = []
@@ -304,6 +306,23 @@ class KnowledgeBase:
         }
 
     # --- writing ---------------------------------------------------------------------------------------
+    def ingest_running(self) -> bool:
+        """Whether another process holds the write lock now (an ingest or an upload is running)."""
+        lock_dir = self.settings.home if self.store.is_server else self.settings.store_dir
+        lock = lock_dir / "write.lock"
+        if not lock.is_file():
+            return False
+        try:
+            with lock.open("a+") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        except OSError:  # a read-only installation: no writer can be running there
+            return False
+        return False
+
     @contextlib.contextmanager
     def write_lock(self, *, wait: bool = False) -> Iterator[None]:
         """One writer at a time on an embedded store; readers are never blocked.

@@ -27,7 +27,9 @@ def configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    for noisy in ("chromadb", "httpx", "sentence_transformers", "transformers", "bm25s", "urllib3"):
+    # NOTE: pypdf warns in English about damaged files it reads anyway («incorrect startxref»); the user gets
+    # our reason when a file cannot be read, and -v shows pypdf's.
+    for noisy in ("chromadb", "httpx", "sentence_transformers", "transformers", "bm25s", "urllib3", "pypdf"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
     if not verbose:
         logging.getLogger("ingest").setLevel(logging.ERROR)
