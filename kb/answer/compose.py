@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ingest.roles import BACKGROUND, GOAL, LESSON
 from ingest.roles import MEASURE as MEASURE_ROLE
 from ingest.roles import RESULT as RESULT_ROLE
-from kb.answer.question import DATE, FIGURE, MEASURE, NAME, RESULT
+from kb.answer.question import DATE, FIGURE, MEASURE, NAME, RESULT, Question
 from kb.answer.select import _NUMBER, MAX_SECTIONS, MAX_SOURCES, SECONDARY, Candidate, Retrieved
 from kb.answer.sentences import Span
 from kb.types import RELATED_HEADING, Answer, Citation, Hit
@@ -267,8 +267,7 @@ def _cases(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
         return list(_by_municipality(c for story in stories for c in story).items())
     groups = _by_municipality(topic)
     return [
-        (name, _story(sentences_of(_lead_documents(cands)[:1])))
-        for name, cands in list(groups.items())[:MAX_SECTIONS]
+        (name, _story(sentences_of(_lead_documents(cands)[:1]))) for name, cands in list(groups.items())[:MAX_SECTIONS]
     ]
 
 
@@ -312,6 +311,17 @@ def _related(retrieved: Retrieved) -> list[Citation]:
     return composer.citations
 
 
+def _why_not(cand: Candidate, asked: Question | None) -> str:
+    """Why a sentence that holds a figure, date or name is not the answer, as the label it is shown with."""
+    if not cand.year:
+        return "gjelder et annet år"
+    if cand.goal and not (asked and asked.plan):
+        return "er et mål, ikke et resultat"
+    if not cand.about:
+        return "nevner ikke det du spør om"
+    return "svarer kanskje ikke på spørsmålet"
+
+
 def _missing_text(retrieved: Retrieved, related: Sequence[Citation]) -> str:
     """«Fant ikke tallet … i erfaringsbanken.», a look-alike for another year, and the closest documents."""
     asked = retrieved.asked
@@ -321,10 +331,10 @@ def _missing_text(retrieved: Retrieved, related: Sequence[Citation]) -> str:
     if asked and asked.years:
         what += " i " + " og ".join(asked.years)
     lines = [f"Fant ikke {what} i erfaringsbanken."]
-    lookalike = retrieved.lookalike
-    if lookalike is not None:
-        hit = lookalike.span.hit
-        lines.append(f"Nærmeste funn gjelder et annet år: «{lookalike.span.display}» ({hit.title or hit.source}).")
+    nearest = retrieved.nearest
+    if nearest is not None:
+        hit = nearest.span.hit
+        lines.append(f"Nærmeste funn {_why_not(nearest, asked)}: «{nearest.span.display}» ({hit.title or hit.source}).")
     if related:
         lines.append(f"\n{RELATED_HEADING}:")
         lines += [f"- {c.title or c.source} ({c.municipality or 'ukjent'}) – {c.source}" for c in related]

@@ -316,13 +316,17 @@ class Retrieved:
         return bool(evidence) and evidence[0].score >= self.answerable
 
     @property
-    def lookalike(self) -> Candidate | None:
-        """For a typed question with a year that nothing answers: the best sentence with the item for another year."""
+    def nearest(self) -> Candidate | None:
+        """For a typed question nothing answers: the best sentence near its topic that holds an item of its type.
+
+        Shown under the «fant ikke» line, labelled with why it is not the answer (another year, a goal, …).
+        """
         asked = self.asked
-        if asked is None or not asked.typed or not asked.years:
+        if asked is None or not asked.typed:
             return None
-        others = [c for c in self.candidates if c.items and not c.year and c.relevance >= self.threshold * SECONDARY]
-        return max(others, key=lambda c: c.score, default=None)
+        floor = SECONDARY * self.threshold
+        near = [c for c in self.candidates if c.items and c.relevance >= floor]
+        return max(near, key=lambda c: c.score, default=None)
 
     @property
     def answered(self) -> bool:
