@@ -249,6 +249,19 @@ def test_search_ask_prepare_onboard_and_upload_in_a_browser(page, server) -> Non
     settle(page)
     shot(page, "5-spor")
 
+    print("step:", "Spør: a fact the base does not hold")  # shown when the test fails
+    # The programme is in the base, what it cost is not: the answer says so and offers the closest documents.
+    page.get_by_placeholder("Still et spørsmål om erfaringene …").fill(
+        "Hva kostet introduksjonsprogrammet med fadder og mentorordning for nyansatte i Sarpsborg?"
+    )
+    page.keyboard.press("Enter")
+    page.get_by_text("Fant ikke tallet du spør etter for Sarpsborg i erfaringsbanken.").wait_for()
+    page.get_by_text("Kanskje relevant").first.wait_for()
+    related = page.locator("[data-testid='stExpander'] summary", has_text="Introduksjonsprogram for nyansatte").last
+    related.wait_for()
+    settle(page)
+    shot(page, "5b-spor-fant-ikke")
+
     print("step:", "Forbered samling")  # shown when the test fails
     # Forbered samling
     open_page(page, url, "samling", "Forbered samling")

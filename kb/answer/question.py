@@ -206,7 +206,7 @@ _ASKS = (
         DATE,
         re.compile(
             r"^\W*(?:og |men )?(?:når|kva tid|kor tid)\b|[,:;]\s*(?:når|kva tid)\b"
-            r"|\b(?:hvor|kor) (?:lenge|lang tid|tidleg|tidlig|ofte)\b|\b(?:fra|frå|siden|sidan) når\b"
+            r"|\b(?:hvor|kor) (?:lenge|lang tid|tidleg|tidlig)\b|\b(?:fra|frå|siden|sidan) når\b"
             rf"|\b{_WHICH} (?:{_TIME})\b|\b(?:hva|kva) (?:er|var) (?:datoen|fristen|tidspunktet)\b",
             re.IGNORECASE,
         ),
@@ -295,13 +295,15 @@ _PLAN = re.compile(
     re.IGNORECASE,
 )
 _COUNTED = re.compile(
-    r"\b(?:hvor mange|kor mange|antall(?:et)?(?: på)?|talet på|tallet på)\s+(?:nye\s+|flere\s+|fleire\s+)?([\wæøå-]+)",
+    # NOTE: the word must have another after it: «kor mange fullførte?» ends on a verb, not on what is counted.
+    r"\b(?:hvor mange|kor mange|antall(?:et)?(?: på)?|talet på|tallet på)\s+(?:nye\s+|flere\s+|fleire\s+)?([\wæøå-]+)"
+    r"(?=\s+\w)",
     re.IGNORECASE,
 )
 # Words after «hvor mange» that are not what is counted: verbs and function words («hvor mange har …»).
 _NOT_COUNTED = frozenset(
     {"har", "hadde", "er", "var", "ble", "blei", "vart", "vert", "blir", "fikk", "fekk", "får", "kan", "skal", "av"}
-    | {"i", "på", "som", "det", "de", "dei", "prosent", "ganger", "gonger"}
+    | {"i", "på", "som", "det", "de", "dei", "prosent", "ganger", "gonger", "fra", "frå", "med", "til", "for", "om"}
 )
 
 
@@ -314,7 +316,7 @@ def counted_noun(question: str) -> str:
 
 # Named things: «quoted» text, and capitalised words after the first (programmes, bodies, places).
 _QUESTION_QUOTED = re.compile(r"[«\"“]([^»\"”]{2,80})[»\"”]")
-_QUESTION_NAME = re.compile(r"(?<=\S )[A-ZÆØÅ][\wæøåÆØÅ-]{2,}")
+_QUESTION_NAME = re.compile(r"(?<=[\w,;:)»–-] )[A-ZÆØÅ][\wæøåÆØÅ-]{2,}")  # not a second sentence's first word
 
 
 def question_names(question: str, ignore: Iterable[str] = ()) -> tuple[str, ...]:

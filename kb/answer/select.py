@@ -59,6 +59,9 @@ COMPARE_PASSAGES = 16
 EMBED_LIMIT = 48  # sentences embedded per question when ingest has not: ~0.5 s on 2 cores
 CHUNK_PRIOR = 0.5  # weight of the chunk's fused search score when choosing sentences to embed
 SECOND_DOCUMENT = 0.8  # a third document is read only when its best chunk scores this share of the best
+# NOTE: part of the refusal signal the threshold above was calibrated on (a sentence with a figure counts 0.01
+# closer); it no longer chooses sentences, the selector does.
+NUMBER_BONUS = 0.01
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -245,7 +248,7 @@ def score_sentences(
                 span,
                 cosine=cosines[i],
                 overlap=overlaps[i],
-                relevance=cosines[i] + KEYWORD_WEIGHT * overlaps[i],
+                relevance=cosines[i] + KEYWORD_WEIGHT * overlaps[i] + (NUMBER_BONUS if _NUMBER.search(text) else 0.0),
                 score=selector.probability(features(asked, text, cosines[i], overlaps[i], best_cosine, best_overlap)),
                 items=new_items(asked.asks, text, asked.text, asked.unit, asked.counted),
                 year=not asked.years or mentions_year(f"{text} {span.hit.heading} {span.hit.title}", asked.years),
