@@ -32,6 +32,7 @@ STORY = 5  # sentences from the best document of a single-municipality answer: t
 SECOND = 0.1  # a second document is told when its best sentence is within this of the best one's probability
 OVERVIEW_SENTENCES = 5
 RELATED = 3  # documents listed as «Kanskje relevant»
+CASE = "erfaring"  # the document type of a shared case (ingest.metadata), told whole
 # The order a case is told in: what was done, what came of it, what was learnt; the goal and the background
 # only when nothing else is there.
 ROLE_ORDER = {MEASURE_ROLE: 0, RESULT_ROLE: 1, LESSON: 2, "": 3, GOAL: 4, BACKGROUND: 5}
@@ -177,9 +178,9 @@ def _story(candidates: Sequence[Candidate], limit: int = SECTION_SENTENCES) -> l
 def _lead_documents(candidates: Sequence[Candidate]) -> list[str]:
     """The documents to tell, best first: those that can tell what was done and what came of it.
 
-    A document's strength is the selector's score of its best sentence plus that of its best measure and
-    its best result: a case that reports both beats a strategy or a note that only names the topic. A second
-    document is told when it is nearly as strong (within SECOND of the best, per sentence counted).
+    Shared cases first, then by strength: the selector's score of a document's best sentence plus that of its
+    best measure and its best result. A second document is told when it is nearly as strong (within SECOND of
+    the best, per sentence counted).
     """
     per_source: dict[str, list[Candidate]] = {}
     for cand in candidates:
@@ -190,7 +191,17 @@ def _lead_documents(candidates: Sequence[Candidate]) -> list[str]:
         by_role = [max((c.score for c in cands if c.role == role), default=0.0) for role in (MEASURE_ROLE, RESULT_ROLE)]
         return best + sum(by_role)
 
-    ranked = sorted(per_source, key=lambda s: (strength(per_source[s]), -per_source[s][0].span.rank), reverse=True)
+    # NOTE: a shared case tells what was done and what came of it; a strategy tells what will be done. A case
+    # among the documents the question found comes first.
+    ranked = sorted(
+        per_source,
+        key=lambda s: (
+            per_source[s][0].span.hit.doc_type == CASE,
+            strength(per_source[s]),
+            -per_source[s][0].span.rank,
+        ),
+        reverse=True,
+    )
     if not ranked:
         return []
     top = strength(per_source[ranked[0]])
@@ -253,10 +264,17 @@ def _cases(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
     came of it stand in other sections.
     """
     topic = _on_topic(retrieved)
+    near = {id(c) for c in topic}
 
     def sentences_of(sources: Iterable[str]) -> list[Candidate]:
+        # NOTE: a case is about one thing, so all of it tells the story; a strategy or a session note covers
+        # many, so only its chunks the search found, and its sentences close to the question, belong to it.
         wanted = set(sources)
-        return [c for c in retrieved.candidates if c.span.hit.source in wanted]
+        return [
+            c
+            for c in retrieved.candidates
+            if c.span.hit.source in wanted and (c.span.hit.doc_type == CASE or c.retrieved or id(c) in near)
+        ]
 
     if not retrieved.comparison:
         sources = _lead_documents(topic)

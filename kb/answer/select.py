@@ -304,8 +304,13 @@ class Retrieved:
         floor = SECONDARY * self.threshold
         if asked is None or not (asked.typed or asked.asks == RESULT):
             return sorted((c for c in self.candidates if c.relevance >= floor), key=lambda c: -c.score)
-        # NOTE: a goal is no answer to what happened, unless it names the year asked about («… mot 62 i 2023»).
-        plain = [c for c in self.candidates if c.year and c.about and (asked.plan or not c.goal or asked.years)]
+        # NOTE: a goal is no answer to what happened, unless the sentence itself names the year asked about
+        # («… 80 lærlinger fra 2026, mot 62 i 2023»).
+        plain = [
+            c
+            for c in self.candidates
+            if c.year and c.about and (asked.plan or not c.goal or mentions_year(c.span.display, asked.years))
+        ]
         chosen = [c for c in plain if (c.items and c.retrieved if asked.typed else c.role == RESULT_ROLE)]
         return sorted(chosen, key=lambda c: -c.score)
 
