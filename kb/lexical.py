@@ -31,7 +31,7 @@ from kb.types import Filters, Hit, Scalar
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4  # 4: stem_df
 _WORD = re.compile(r"[0-9a-zæøåäöéèüA-ZÆØÅÄÖÉÈÜ]+(?:-[0-9a-zæøåA-ZÆØÅ]+)*")
 # Function words carry no topic; the Snowball list for Norwegian plus question words users type.
 STOPWORDS = frozenset(
@@ -316,6 +316,9 @@ class LexicalIndex:
     vocabulary: frozenset[str]
     retriever: Any  # bm25s.BM25, or None for an empty store
     vectors: np.ndarray | None = None  # (chunks, dim) float32, unit length; None when built without vectors
+    # In how many chunks each whole-word stem occurs (analyse(text, None)): the answers' IDF, counted once at
+    # build time instead of re-stemming every chunk in each new process.
+    stem_df: dict[str, int] | None = None
 
     @classmethod
     def build(cls, records: Iterable[Record | tuple[Record, Sequence[float] | None]], revision: str) -> LexicalIndex:
@@ -337,6 +340,10 @@ class LexicalIndex:
             counts.update(tokens)
         decompounder = Decompounder.from_counts(counts)
         corpus_tokens = [analyse(r.text, decompounder) for r in rows]
+        stemmer = _stemmer()
+        stem_df: Counter[str] = Counter()
+        for tokens in surface:
+            stem_df.update({stem for stem in map(_fix_stem, stemmer.stemWords(tokens)) if len(stem) > 1})
         retriever = None
         if rows:
             retriever = bm25s.BM25(k1=1.2, b=0.75)
@@ -349,6 +356,7 @@ class LexicalIndex:
             vocabulary=decompounder.vocabulary,
             retriever=retriever,
             vectors=vectors,
+            stem_df=dict(stem_df),
         )
 
     def __len__(self) -> int:

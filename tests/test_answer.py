@@ -567,3 +567,19 @@ def test_a_how_answer_tells_what_was_done_before_the_problem(kb) -> None:  # typ
     assert "introduksjonsprogram med fadder" in lines[0]
     problem = [i for i, line in enumerate(lines) if "Turnover var 31 prosent" in line]
     assert all(i > 0 for i in problem)
+
+
+def test_the_answers_idf_comes_from_the_snapshot_and_equals_a_recount(kb) -> None:  # type: ignore[no-untyped-def]
+    from collections import Counter
+
+    from kb.answer.question import _stems
+    from kb.answer.select import idf_table
+
+    lexical = kb.lexical()
+    assert lexical.stem_df  # counted when the snapshot was built, not in each new process
+    counts: Counter[str] = Counter()
+    for text in lexical.texts:
+        counts.update(_stems(text))
+    assert lexical.stem_df == dict(counts)
+    table, _ = idf_table(kb)
+    assert set(table) == set(counts)

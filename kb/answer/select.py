@@ -151,11 +151,15 @@ def idf_table(kb: Any) -> tuple[dict[str, float], float]:
     cached = _IDF.get(key)
     if cached is not None and cached[0] == lexical.revision:
         return cached[1], cached[2]
-    texts = _visible_texts(kb, lexical)
-    counts: Counter[str] = Counter()
-    for text in texts:
-        counts.update(_stems(text))
-    n = max(len(texts), 1)
+    if scope is None and lexical.stem_df is not None:
+        counts: Mapping[str, int] = lexical.stem_df  # counted when the snapshot was built
+        n = max(len(lexical), 1)
+    else:  # a reader who may not see every chunk: their own counts (cached per revision and reader)
+        texts = _visible_texts(kb, lexical)
+        counts = Counter()
+        for text in texts:
+            counts.update(_stems(text))
+        n = max(len(texts), 1)
     table = {stem: math.log((n + 1) / (c + 0.5)) for stem, c in counts.items()}
     unseen = math.log((n + 1) / 0.5)
     _IDF[key] = (lexical.revision, table, unseen)
