@@ -97,6 +97,11 @@ _AMOUNT = re.compile(
     r"(?:\bkr\.?|\bNOK)\s*\d[\d .,]*|\d[\d .,]*\s*(?:kroner|kr\b|NOK\b|mill\w*|milliard\w*|tusen kroner)",
     re.IGNORECASE,
 )
+_DAY = re.compile(
+    rf"\b\d{{1,2}}\.\s*(?:{_MONTHS})\b|\b\d{{1,2}}\.\d{{1,2}}\.(?:\d{{2}}|\d{{4}})\b"
+    r"|\b(?:mandag|tirsdag|onsdag|torsdag|fredag|lørdag|laurdag|søndag|sundag|måndag|tysdag)\w*\b",
+    re.IGNORECASE,
+)
 _NOT_COUNT = re.compile(r"^\s*(?:%|prosent|kroner|kr\b|nok\b|mill|milliard)", re.IGNORECASE)
 _MONTH = re.compile(rf"\b(?:{_MONTHS.replace('|jan|feb|mar|apr|jun|jul|aug|sep|sept|okt|nov|des', '')})\b", re.I)
 
@@ -120,6 +125,7 @@ _UNIT_FINDERS = {
     "month": lambda text: tuple(m.group(0) for m in _MONTH.finditer(text)),
     "year": lambda text: tuple(_YEAR.findall(text)),
     "duration": lambda text: tuple(m.group(0) for m in _DURATION.finditer(text)),
+    "day": lambda text: tuple(m.group(0) for m in _DAY.finditer(text)),
 }
 _FINDERS = {FIGURE: figures, DATE: dates, NAME: names}
 

@@ -184,7 +184,7 @@ TYPED = frozenset({FIGURE, DATE, NAME})
 _QUANTITY = (
     r"andel\w*|antall\w*|tal(?:l|let|la)?|pris\w*|kostnad\w*|kostar|koster|sum(?:men)?|beløp\w*|budsjett\w*|"
     r"prosent\w*|nivå\w*|størrelse\w*|storleik\w*|mengde\w*|timer|timar|kroner|lønn\w*|løn|tilskudd\w*|tilskot\w*|"
-    r"alder\w*"
+    r"alder\w*|skår\w*|snitt\w*|gjennomsnitt\w*|score\w*|poeng\w*"
 )
 _TIME = r"år(?:et|stal)?|dato\w*|måned\w*|månad\w*|tidspunkt\w*|dag(?:en)?|uke(?:n)?|veke|semester\w*|periode\w*"
 _MEASURES = r"tiltak\w*|grep(?:ene)?|metod\w*|virkemid\w*|aktivitet\w*|strategi\w*|løsning\w*|ordning\w*"
@@ -272,7 +272,7 @@ def asked_type(question: str) -> str:
 
 
 # The unit a typed answer must carry. NOTE: general words for shares, amounts, counts and spans of time.
-SHARE, AMOUNT, COUNT, MONTH, YEAR, DURATION = "share", "amount", "count", "month", "year", "duration"
+SHARE, AMOUNT, COUNT, MONTH, YEAR, DURATION, DAY = "share", "amount", "count", "month", "year", "duration", "day"
 _UNITS = (
     (SHARE, re.compile(r"\b(?:andel\w*|prosent\w*|hvor stor del|kor stor del|del av)\b", re.IGNORECASE)),
     (
@@ -286,6 +286,7 @@ _UNITS = (
     (COUNT, re.compile(r"\b(?:hvor mange|kor mange|antall\w*|talet på|tallet på)\b", re.IGNORECASE)),
 )
 _DATE_UNITS = (
+    (DAY, re.compile(r"\b(?:hvilken|hvilke|kva) (?:dato|dag)\b|\bdatoen\b", re.IGNORECASE)),
     (MONTH, re.compile(r"\b(?:måned\w*|månad\w*)\b", re.IGNORECASE)),
     (YEAR, re.compile(r"\b(?:hvilket år|kva år|årstal\w*|hvilke år)\b", re.IGNORECASE)),
     (DURATION, re.compile(r"\b(?:hvor|kor) (?:lenge|lang tid)\b|\bvarighet\w*", re.IGNORECASE)),
