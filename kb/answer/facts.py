@@ -32,7 +32,14 @@ _DATE = re.compile(
     r"|\b(?:våren|vår|hausten|høsten|høst|sommeren|sommaren|vinteren|jula|julen|påske\w*|nyttår\w*)\s+(?:19|20)\d{2}\b"
     r"|\b(?:mandag|tirsdag|onsdag|torsdag|fredag|laurdag|lørdag|søndag|sundag|måndag|tysdag)\w*\b"
     r"|\b\d{3,4}-tallet\b|\b(?:i|år|året|fra|frå|til|siden|sidan|innen|før|etter)\s+1\d{3}\b"
-    r"|\b(?:kvartal|tertial|semester|skoleår|skuleår|halvår)\w*\b",
+    r"|\b(?:kvartal|tertial|semester|skoleår|skuleår|halvår)\w*\b"
+    # time said relative to now, on the clock, or by era: «i fjor», «neste år», «i sommer», «ved åttetiden»,
+    # «kl. 09.30», «600 f.Kr.», «1880-årene»
+    r"|\b(?:i|til|fra|frå|neste|forrige|førre|sist\w*|kommende|komande)\s+"
+    r"(?:fjor|år|året|sommer|sommar|høst|haust|vinter|vår|jul|påske|helg|uke|veke|måned|månad|sesong\w*)\b"
+    r"|\b(?:i dag|i går|i morgen|i kveld|i natt|nylig|nyleg|snart|tidligere i år)\b"
+    r"|\b\w+tiden\b|\bkl\.?\s*\d{1,2}(?:[.:]\d{2})?|\b\d{1,2}[.:]\d{2}-tiden\b"
+    r"|\b(?:f\.\s?Kr|e\.\s?Kr)\b|\b\d{3,4}-årene\b|\b(?:1\d|20)\d0-(?:tallet|årene)\b",
     re.IGNORECASE,
 )
 # A span of time answers «hvor lenge»: a number and a unit of time.
