@@ -9,6 +9,7 @@ import contextlib
 import fcntl
 import json
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -122,6 +123,8 @@ class KnowledgeBase:
 
     def lexical(self) -> LexicalIndex:
         """The BM25 index for the store's current revision (loaded or rebuilt when another process wrote)."""
+        if self.journal_path.exists():
+            self.repair_interrupted()
         revision = self.store.revision()
         self.store.sync(revision)
         if self._lexical is not None and self._lexical.revision == revision:
@@ -133,9 +136,71 @@ class KnowledgeBase:
         return index
 
     def lexical_in_step(self) -> bool:
-        """Whether the saved BM25 index matches the store: same revision and the same number of chunks."""
+        """Whether the saved BM25 index holds what the store holds: the same revision and the same chunk ids.
+
+        NOTE: ids, not counts (#21): a changed file usually keeps its number of chunks, and a run stopped after
+        writing it but before the revision moved left a snapshot of the old text that a count took for current.
+        A chunk's id is a hash of its source, version and text, so the same ids are the same texts.
+        """
         index = LexicalIndex.load(self.lexical_path)
-        return index is not None and index.revision == self.store.revision() and len(index) == self.store.count()
+        if index is None or index.revision != self.store.revision():
+            return False
+        return len(index) == len(set(index.ids)) and set(index.ids) == self.store.ids()
+
+    # --- the write journal -----------------------------------------------------------------------------
+    @property
+    def journal_path(self) -> Path:
+        """A file that exists while a write to the store is not committed (its revision moved, BM25 rebuilt)."""
+        return self.lexical_path.with_name(f"{self.store.name}.ingest")
+
+    def begin_journal(self, action: str) -> bool:
+        """Record that a write is starting (call under the write lock, before the first write).
+
+        Returns whether a journal was already there: a run stopped before it committed, to be repaired now.
+        NOTE: synced to disk before the store is touched, so a power loss cannot keep Chroma's writes (SQLite
+        syncs its own) and lose the record that they are uncommitted.
+        """
+        path = self.journal_path
+        interrupted = path.exists()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        entry = {"action": action, "pid": os.getpid(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        with path.open("w", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(OSError):  # the folder's entry too (not possible on every file system)
+            folder = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+        return interrupted
+
+    def end_journal(self) -> None:
+        """The write is committed: the revision moved and the BM25 snapshot holds what the store holds."""
+        self.journal_path.unlink(missing_ok=True)
+
+    def repair_interrupted(self) -> bool:
+        """Commit what a stopped write left in the store (new revision, BM25 rebuilt); returns whether it did.
+
+        Called by any reader that finds the journal: a search then serves what the store holds, not the text
+        a stopped run replaced. Files a stopped ingest had not reached yet are written by the next `kb ingest`.
+        Nothing is done while a writer holds the lock (its journal is its own) or where the store is read-only.
+        """
+        if self.ingest_running():
+            return False
+        try:
+            with self.write_lock():
+                if not self.journal_path.exists():
+                    return False  # the writer finished between the two checks
+                logger.warning("a write to the store was interrupted; committing what it left (%s)", self.store.name)
+                self.store.bump_revision()
+                self.rebuild_lexical()
+                self.end_journal()
+                return True
+        except (StoreLockedError, OSError) as exc:
+            logger.info("could not repair the interrupted write now: %s", exc)
+            return False
 
     def rebuild_lexical(self, revision: str | None = None) -> LexicalIndex:
         """Rebuild BM25 from the store's chunks and save it beside the store."""
@@ -368,6 +433,7 @@ class KnowledgeBase:
         """Remove one document by its source path; returns the number of chunks removed."""
         with self.write_lock():
             chunks = self.chunks_of(source)
+            interrupted = self.begin_journal("remove")
             removed = self.store.remove(source)
             if removed:
                 from kb.uploads import discard_original, discard_upload
@@ -385,6 +451,10 @@ class KnowledgeBase:
                     visibility=str(meta.get("visibility", "")),
                 )
                 self.rebuild_lexical()
+            elif interrupted:  # nothing to remove, but an earlier write was left uncommitted
+                self.store.bump_revision()
+                self.rebuild_lexical()
+            self.end_journal()
         return removed
 
     def audit(self, action: str, source: str, user: str, **extra: Any) -> None:

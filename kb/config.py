@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     generator_key: str | None = Field(None, description="API key for the generator endpoint.")
     generator_timeout: float = Field(60.0, gt=0, description="Seconds before the generator is given up on.")
     max_upload_mb: int = Field(20, ge=1, description="Largest file accepted by the app's upload, in MB.")
+    max_file_mb: int = Field(
+        20,
+        ge=1,
+        description="Largest file `kb ingest` reads, in MB; a larger one is skipped with the reason, before it "
+        "is read (uploads: the larger of this and KB_MAX_UPLOAD_MB).",
+    )
     auth: Literal["single-user", "local", "oidc"] = Field(
         "single-user",
         description=(

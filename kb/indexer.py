@@ -26,6 +26,7 @@ from kb.uploads import discard_original, discard_staged, keep_original, uploads_
 
 if TYPE_CHECKING:
     from kb.base import IngestReport, KnowledgeBase, Progress
+    from kb.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +46,12 @@ def ingest(
     Unchanged files (same content hash, stored whole) are skipped; changed ones are replaced; a file left
     half-written by an interrupted run is written again. With `prune`, stored documents that were ingested
     under one of `roots` and whose file is gone are removed (never uploads or another folder's documents).
-    A file that cannot be read is reported with its reason and the run goes on. With `dry_run`, nothing is
-    read or written: the report lists what would be added, updated and removed.
+    A file that cannot be read is reported with its reason and the run goes on; so is a file over the size
+    limit, before it is read. With `dry_run`, nothing is read or written: the report lists what would be
+    added, updated and removed.
+
+    NOTE: a journal (KnowledgeBase.begin_journal) exists from before the first write until the revision has
+    moved and BM25 is rebuilt; a run that finds one left by a stopped run commits what that run wrote (#21).
     """
     from kb.base import EMBED_FLUSH, IngestReport
 
@@ -54,6 +59,7 @@ def ingest(
     report = IngestReport()
     started = time.perf_counter()
     mask = settings.mask_personal_data
+    interrupted = kb.begin_journal("ingest") if not dry_run else False
     remasked = remask_stored(kb, report) if mask and not dry_run else 0
     stored = kb.store.files()
     refs = scan_all(roots)
@@ -74,7 +80,7 @@ def ingest(
             plans.append((prepared, is_update, _path, reuse, len(texts), len(missing)))
             texts.extend(missing)
         with encode_threads():
-            vectors = kb.embedder.get_text_embedding_batch(texts) if texts else []
+            vectors = _embed(kb, texts, pending[0][0].source if len(pending) == 1 else "")
             sentences = _warm_sentences(kb, [p for p, _, _ in pending])
         report.chunks_embedded += len(texts)
         report.sentences_embedded += sentences
@@ -106,6 +112,10 @@ def ingest(
                 (report.skipped if ref.broken else report.ignored).append((source, ref.reason))
                 continue
             try:
+                if too_large := _over_limit(ref.path, settings, uploads):
+                    report.skipped.append((source, too_large))
+                    logger.warning("skipped %s: %s", source, too_large)
+                    continue
                 digest = version_hash(ref.path)
                 entry = stored.get(source)
                 origin = stored_origin(ref, mask=mask)
@@ -134,6 +144,8 @@ def ingest(
                 report.skipped.append((source, f"filen kan ikke leses ({exc.strerror or exc})"))
                 continue
             report.masked.update(prepared.masked)
+            if len(prepared.chunks) >= EMBED_FLUSH:
+                flush()  # NOTE: the small files read so far are stored before a long file is embedded
             pending.append((prepared, entry is not None and digest not in entry.versions, ref.path))
             if sum(len(p.chunks) for p, _, _ in pending) >= EMBED_FLUSH:
                 flush()
@@ -166,9 +178,10 @@ def ingest(
         # then finds every file unchanged must still bring BM25 in step, so check instead of trusting `changed`.
         if not dry_run:
             kb.store.erase()  # old versions of replaced files leave no trace in the store's files
-            if changed or not kb.lexical_in_step():
+            if changed or interrupted or not kb.lexical_in_step():
                 kb.store.bump_revision()
                 kb.rebuild_lexical()
+            kb.end_journal()  # not reached when a step above failed: the next run or search commits
         report.seconds = time.perf_counter() - started
     if dry_run:
         return report
@@ -180,6 +193,39 @@ def ingest(
             report.sentences_embedded += _warm_stored(kb)
         report.seconds = time.perf_counter() - started
     return report
+
+
+MB = 1024 * 1024
+EMBED_SLICE = 1024  # chunks per encoder call for a long file, so the log (-v) shows how far it has come
+
+
+def _over_limit(path: Path, settings: Settings, uploads: Path) -> str:
+    """Why a file is too large to read (Norwegian), or "" when it is not; from its size alone, before it is read.
+
+    NOTE: a file staged by the app's upload passed KB_MAX_UPLOAD_MB already, which may be set higher.
+    """
+    limit = settings.max_file_mb
+    if path.resolve().is_relative_to(uploads):
+        limit = max(limit, settings.max_upload_mb)
+    size = path.stat().st_size
+    if size <= limit * MB:
+        return ""
+    shown = f"{size / MB:.1f}".replace(".", ",")
+    return (
+        f"filen er {shown} MB, over grensen på {limit} MB for innlesing; del den opp, "
+        "eller øk grensen med KB_MAX_FILE_MB"
+    )
+
+
+def _embed(kb: KnowledgeBase, texts: list[str], source: str) -> list[list[float]]:
+    """Passage vectors for `texts`; a long file's in slices, each logged, so a long run shows how far it is."""
+    if len(texts) <= EMBED_SLICE:
+        return list(kb.embedder.get_text_embedding_batch(texts)) if texts else []
+    vectors: list[list[float]] = []
+    for start in range(0, len(texts), EMBED_SLICE):
+        vectors.extend(kb.embedder.get_text_embedding_batch(texts[start : start + EMBED_SLICE]))
+        logger.info("%s: %d of %d chunks embedded", source or "files", len(vectors), len(texts))
+    return vectors
 
 
 def _prune_scope(root: Path, *, mask: bool) -> tuple[str, str]:

@@ -342,6 +342,18 @@ class Store:
             offset += len(ids)
 
     @_server_errors
+    def ids(self) -> set[str]:
+        """The ids of every stored chunk (each a hash of its source, version and text: what the store holds)."""
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            got = self._collection.get(include=[], limit=PAGE, offset=offset)["ids"]
+            if not got:
+                return ids
+            ids.update(got)
+            offset += len(got)
+
+    @_server_errors
     def files(self) -> dict[str, StoredFile]:
         """Per source: which versions are stored and whether each is whole."""
         files: dict[str, StoredFile] = {}
