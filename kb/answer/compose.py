@@ -264,16 +264,18 @@ def _cases(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
     came of it stand in other sections.
     """
     topic = _on_topic(retrieved)
-    near = {id(c) for c in topic}
+    near = {id(c) for c in topic if c.relevance >= retrieved.threshold}  # as close as an answer must be
 
     def sentences_of(sources: Iterable[str]) -> list[Candidate]:
         # NOTE: a case is about one thing, so all of it tells the story; a strategy or a session note covers
-        # many, so only its chunks the search found, and its sentences close to the question, belong to it.
+        # many, so only its sentences close to the question belong to it, and the chunks the search found for
+        # a single-topic question (a comparison's search takes two chunks from every municipality).
         wanted = set(sources)
         return [
             c
             for c in retrieved.candidates
-            if c.span.hit.source in wanted and (c.span.hit.doc_type == CASE or c.retrieved or id(c) in near)
+            if c.span.hit.source in wanted
+            and (c.span.hit.doc_type == CASE or (c.retrieved and not retrieved.comparison) or id(c) in near)
         ]
 
     if not retrieved.comparison:
@@ -283,9 +285,14 @@ def _cases(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
             for i, source in enumerate(sources)
         ]
         return list(_by_municipality(c for story in stories for c in story).items())
+    # NOTE: a municipality gets a section when one of its sentences is as close to the question as an answer
+    # must be (the threshold, not the floor for further sentences): the search brings two chunks from every
+    # municipality, and a strategy's chunk about something else is no experience with the topic.
     groups = _by_municipality(topic)
     return [
-        (name, _story(sentences_of(_lead_documents(cands)[:1]))) for name, cands in list(groups.items())[:MAX_SECTIONS]
+        (name, _story(sentences_of(_lead_documents(cands)[:1])))
+        for name, cands in list(groups.items())[:MAX_SECTIONS]
+        if max(c.relevance for c in cands) >= retrieved.threshold
     ]
 
 
