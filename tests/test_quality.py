@@ -61,8 +61,8 @@ def test_answers_stay_above_their_measured_floors(corpus_kb) -> None:  # type: i
     assert result["answered"] >= 0.94  # target 0.95; measured 0.945 (137 of 145)
     assert result["how_leads"] >= 0.90  # target, met: every «how did they do it» answer leads with what was done
     assert result["median_words_single"] <= 120  # target, met
-    assert result["facts"] >= 0.39  # target 0.80; measured 0.407 at half the length of the answers before #18
-    assert result["fact_recall"] >= 0.52  # no target; measured 0.55 (key facts counted one by one)
+    assert result["facts"] >= 0.37  # target 0.80; measured 0.400 at half the length of the answers before #18
+    assert result["fact_recall"] >= 0.50  # no target; measured 0.526 (key facts counted one by one)
 
 
 def test_nynorsk_questions_are_answered_like_bokmål_ones(corpus_kb) -> None:  # type: ignore[no-untyped-def]
@@ -82,7 +82,7 @@ def test_a_fact_the_base_does_not_hold_is_not_answered(corpus_kb) -> None:  # ty
     from kb.answer_eval import evaluate_answers, load_questions
 
     result = evaluate_answers(corpus_kb, load_questions([ev.DEFAULT_SET.parent / "naer-bom" / "questions.jsonl"]))
-    assert result["near_miss_refused"] >= 0.43  # target 0.85; measured 0.457 (21 of 46); 0 of 46 before #18
+    assert result["near_miss_refused"] >= 0.48  # target 0.85; measured 0.522 (24 of 46); 0 of 46 before #18
     assert result["answered"] >= 0.95  # target, met: 46 of 48
     assert result["verbatim"] == 1.0
 

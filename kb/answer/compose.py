@@ -28,7 +28,8 @@ OLDER_VERSION = "eldre versjon"  # label on a superseded document in an answer
 TYPED_SENTENCES = 3  # sentences quoted for a figure, date or name
 CLOSE = 0.5  # ... each beside the best must reach this share of the best one's probability
 SECTION_SENTENCES = 3  # sentences per municipality: what was done, what came of it, one lesson
-STORY = 5  # sentences from the best document of a single-municipality answer: two measures, two results, a lesson
+STORY = 5  # sentences from the best document of a single-municipality answer: measure, result, lesson, …
+STORY_WORDS = 100  # … within this many words (the first sentence is always told)
 SECOND = 0.1  # a second document is told when its best sentence is within this of the best one's probability
 OVERVIEW_SENTENCES = 5
 RELATED = 3  # documents listed as «Kanskje relevant»
@@ -150,7 +151,9 @@ def _by_municipality(candidates: Iterable[Candidate]) -> dict[str, list[Candidat
     return groups
 
 
-def _story(candidates: Sequence[Candidate], limit: int = SECTION_SENTENCES) -> list[Candidate]:
+def _story(
+    candidates: Sequence[Candidate], limit: int = SECTION_SENTENCES, budget: int = STORY_WORDS
+) -> list[Candidate]:
     """One document's or municipality's case, told as it happened: what was done, what came of it, a lesson.
 
     The best measure and the best result (by the selector's score), each followed by its next best if room
@@ -162,7 +165,10 @@ def _story(candidates: Sequence[Candidate], limit: int = SECTION_SENTENCES) -> l
     spans: list[Span] = []
 
     def take(cand: Candidate) -> None:
-        if len(chosen) < limit and cand not in chosen and not _repeats(cand.span, spans):
+        words = sum(len(s.display.split()) for s in spans) + len(cand.span.display.split())
+        if chosen and (len(chosen) >= limit or words > budget):
+            return
+        if cand not in chosen and not _repeats(cand.span, spans):
             chosen.append(cand)
             spans.append(cand.span)
 
