@@ -7,6 +7,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Scalar = str | int | float | bool
+# Norwegian month names (bokmål and nynorsk alike), for writing dates and reading them in text.
+MONTHS = (
+    "januar",
+    "februar",
+    "mars",
+    "april",
+    "mai",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "desember",
+)
 
 
 @dataclass(frozen=True, slots=True)

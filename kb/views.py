@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from kb.types import Filters, Scalar
+from kb.types import MONTHS, Filters, Scalar
 
 logger = logging.getLogger(__name__)
 
@@ -38,20 +38,6 @@ SUGGESTED_QUESTIONS = (
 
 TOKEN = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+!|~$:])")
-MONTHS = (
-    "januar",
-    "februar",
-    "mars",
-    "april",
-    "mai",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "desember",
-)
 MIN_PARTIAL = 5  # a query stem this long also marks compounds that contain it: «heltid» in «heltidskultur»
 
 

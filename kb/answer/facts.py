@@ -14,6 +14,7 @@ from ingest.roles import MEASURE as MEASURE_ROLE
 from ingest.roles import RESULT as RESULT_ROLE
 from ingest.roles import section_role
 from kb.answer.question import DATE, FIGURE, NAME
+from kb.types import MONTHS
 
 # Number words up to «tusen», in bokmål and nynorsk; «en/ett/ei/ein/eit» are left out (articles far more often).
 _NUMBER_WORDS = (
@@ -23,14 +24,15 @@ _NUMBER_WORDS = (
 )
 _NUMBER = re.compile(rf"\d+(?:[ .,]\d{{3}})*(?:[.,]\d+)?|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)
 _YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d{2}(?![\d.,]\d)")
-_MONTHS = (
-    r"januar|februar|mars|april|mai|juni|juli|august|september|oktober|november|desember|"
-    r"jan|feb|mar|apr|jun|jul|aug|sep|sept|okt|nov|des"
+_MONTHS = "|".join(MONTHS) + "|jan|feb|mar|apr|jun|jul|aug|sep|sept|okt|nov|des"
+# A day: «12. mars», «12.03.2024», a weekday.
+_DAY_TEXT = (
+    rf"\b\d{{1,2}}\.\s*(?:{_MONTHS})\b|\b\d{{1,2}}\.\d{{1,2}}\.(?:\d{{2}}|\d{{4}})\b"
+    r"|\b(?:mandag|tirsdag|onsdag|torsdag|fredag|laurdag|lørdag|søndag|sundag|måndag|tysdag)\w*\b"
 )
 _DATE = re.compile(
-    rf"\b\d{{1,2}}\.\s*(?:{_MONTHS})\b|\b(?:{_MONTHS})\b(?:\s+(?:19|20)\d{{2}})?|\b\d{{1,2}}\.\d{{1,2}}\.(?:\d{{2}}|\d{{4}})\b"
+    rf"{_DAY_TEXT}|\b(?:{_MONTHS})\b(?:\s+(?:19|20)\d{{2}})?"
     r"|\b(?:våren|vår|hausten|høsten|høst|sommeren|sommaren|vinteren|jula|julen|påske\w*|nyttår\w*)\s+(?:19|20)\d{2}\b"
-    r"|\b(?:mandag|tirsdag|onsdag|torsdag|fredag|laurdag|lørdag|søndag|sundag|måndag|tysdag)\w*\b"
     r"|\b\d{3,4}-tallet\b|\b(?:i|år|året|fra|frå|til|siden|sidan|innen|før|etter)\s+1\d{3}\b"
     r"|\b(?:kvartal|tertial|semester|skoleår|skuleår|halvår)\w*\b"
     # time said relative to now, on the clock, or by era: «i fjor», «neste år», «i sommer», «ved åttetiden»,
@@ -104,13 +106,9 @@ _AMOUNT = re.compile(
     r"(?:\bkr\.?|\bNOK)\s*\d[\d .,]*|\d[\d .,]*\s*(?:kroner|kr\b|NOK\b|mill\w*|milliard\w*|tusen kroner)",
     re.IGNORECASE,
 )
-_DAY = re.compile(
-    rf"\b\d{{1,2}}\.\s*(?:{_MONTHS})\b|\b\d{{1,2}}\.\d{{1,2}}\.(?:\d{{2}}|\d{{4}})\b"
-    r"|\b(?:mandag|tirsdag|onsdag|torsdag|fredag|lørdag|laurdag|søndag|sundag|måndag|tysdag)\w*\b",
-    re.IGNORECASE,
-)
+_DAY = re.compile(_DAY_TEXT, re.IGNORECASE)
 _NOT_COUNT = re.compile(r"^\s*(?:%|prosent|kroner|kr\b|nok\b|mill|milliard)", re.IGNORECASE)
-_MONTH = re.compile(rf"\b(?:{_MONTHS.replace('|jan|feb|mar|apr|jun|jul|aug|sep|sept|okt|nov|des', '')})\b", re.I)
+_MONTH = re.compile(rf"\b(?:{'|'.join(MONTHS)})\b", re.IGNORECASE)
 
 
 def _counts(text: str) -> tuple[str, ...]:

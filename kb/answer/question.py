@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from kb.lexical import analyse, words
+from kb.types import MONTHS
 
 _COMPARE = re.compile(
     r"\b(kommunene|kommuner|medlemmene|de andre|andre kommuner|hver kommune|hvem har|hvilke kommuner|"
@@ -332,23 +333,7 @@ def question_names(question: str, ignore: Iterable[str] = ()) -> tuple[str, ...]
     return tuple(dict.fromkeys(found))
 
 
-_MONTH_NAMES = frozenset(
-    [
-        "januar",
-        "februar",
-        "mars",
-        "april",
-        "mai",
-        "juni",
-        "juli",
-        "august",
-        "september",
-        "oktober",
-        "november",
-        "desember",
-        "kommune",
-    ]
-)
+_MONTH_NAMES = frozenset(MONTHS) | {"kommune"}  # not names of things asked about
 
 
 def read_question(question: str, municipalities: Iterable[str] = ()) -> Question:
