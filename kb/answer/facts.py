@@ -13,7 +13,7 @@ from functools import lru_cache, partial
 from ingest.roles import MEASURE as MEASURE_ROLE
 from ingest.roles import RESULT as RESULT_ROLE
 from ingest.roles import section_role
-from kb.answer.question import DATE, FIGURE, NAME
+from kb.answer.question import AMOUNT, COUNT, DATE, DAY, DURATION, FIGURE, MONTH, NAME, SHARE, YEAR
 from kb.types import MONTHS
 
 # Number words up to «tusen», in bokmål and nynorsk; «en/ett/ei/ein/eit» are left out (articles far more often).
@@ -124,13 +124,13 @@ def _counts(text: str) -> tuple[str, ...]:
 
 
 _UNIT_FINDERS = {
-    "share": lambda text: tuple(m.group(0) for m in _SHARE.finditer(text)),
-    "amount": lambda text: tuple(m.group(0) for m in _AMOUNT.finditer(text)),
-    "count": _counts,
-    "month": lambda text: tuple(m.group(0) for m in _MONTH.finditer(text)),
-    "year": lambda text: tuple(_YEAR.findall(text)),
-    "duration": lambda text: tuple(m.group(0) for m in _DURATION.finditer(text)),
-    "day": lambda text: tuple(m.group(0) for m in _DAY.finditer(text)),
+    SHARE: lambda text: tuple(m.group(0) for m in _SHARE.finditer(text)),
+    AMOUNT: lambda text: tuple(m.group(0) for m in _AMOUNT.finditer(text)),
+    COUNT: _counts,
+    MONTH: lambda text: tuple(m.group(0) for m in _MONTH.finditer(text)),
+    YEAR: lambda text: tuple(_YEAR.findall(text)),
+    DURATION: lambda text: tuple(m.group(0) for m in _DURATION.finditer(text)),
+    DAY: lambda text: tuple(m.group(0) for m in _DAY.finditer(text)),
 }
 _FINDERS = {FIGURE: figures, DATE: dates, NAME: names}
 
