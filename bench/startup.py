@@ -75,6 +75,8 @@ def environment(home: Path, **extra: str) -> dict[str, str]:
 def corpus_home(home: Path) -> Path:
     """A HOME with the bundled corpus ingested by the real model (ONNX), made once and then reused."""
     models = home / "models"
+    if models.is_symlink() and not models.exists():  # a link left by a checkout that is gone
+        models.unlink()
     if not models.exists():
         home.mkdir(parents=True, exist_ok=True)
         models.symlink_to(c.REPO / ".kb" / "models")

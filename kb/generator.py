@@ -12,8 +12,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from kb.config import Settings
 from kb.errors import KBError
 
@@ -83,6 +81,8 @@ class Generator:
         Raises:
             GeneratorError: timeout, connection error, HTTP error or a reply without text.
         """
+        import httpx  # NOTE: here, not at the top: `kb ask` without a generator should not pay its import
+
         try:
             response = httpx.post(
                 self.endpoint,
@@ -103,6 +103,8 @@ class Generator:
 
     def _error(self, exc: Exception) -> GeneratorError:
         """A Norwegian message saying what went wrong with the endpoint and what to check."""
+        import httpx
+
         if isinstance(exc, httpx.TimeoutException):
             return GeneratorError(_timeout_message(self.timeout))
         if isinstance(exc, httpx.HTTPStatusError):
@@ -118,6 +120,8 @@ class Generator:
         Raises:
             GeneratorError: as for `complete`, also in the middle of the stream.
         """
+        import httpx
+
         try:
             with httpx.stream(
                 "POST",
