@@ -583,3 +583,23 @@ def test_the_answers_idf_comes_from_the_snapshot_and_equals_a_recount(kb) -> Non
     assert lexical.stem_df == dict(counts)
     table, _ = idf_table(kb)
     assert set(table) == set(counts)
+
+
+def test_a_figure_a_municipality_reported_at_a_session_is_found_in_the_network_notes(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    write(
+        corpus,
+        "Læringsnettverket/samlinger/2024-06-13-samling-lærlinger.md",
+        """
+        # Samling om lærlinger
+
+        ## Innspill og erfaringer
+        Sarpsborg presenterte lærlingarbeidet. Kommunen har 62 lærlinger i helsearbeiderfaget. Halden fortalte om
+        fagbrev på jobb. Kommunen har 23 lærlinger i helsearbeiderfaget.
+        """,
+    )
+    kb = make_kb()
+    kb.ingest([corpus])
+    # Halden's own documents hold no such figure; the session note reports it, after Sarpsborg's.
+    answer = ask(kb, "Hvor mange lærlinger i helsearbeiderfaget har Halden?")
+    assert answer.answered
+    assert "23 lærlinger" in answer.text and "62 lærlinger" not in answer.text

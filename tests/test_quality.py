@@ -58,7 +58,7 @@ def test_answers_stay_above_their_measured_floors(corpus_kb) -> None:  # type: i
     assert result["verbatim"] == 1.0  # every quote is in its source: a target, met
     assert result["citations_per_source"] == 1.0  # one [n] per document and page: a target, met
     assert result["refused"] >= 0.95  # target, met (18 of 18)
-    assert result["answered"] >= 0.94  # target 0.95; measured 0.945 (137 of 145)
+    assert result["answered"] >= 0.94  # target 0.95, met: measured 0.952 (138 of 145)
     assert result["how_leads"] >= 0.90  # target, met: every «how did they do it» answer leads with what was done
     assert result["median_words_single"] <= 120  # target, met
     assert result["facts"] >= 0.37  # target 0.80; measured 0.400 at half the length of the answers before #18
@@ -83,7 +83,7 @@ def test_a_fact_the_base_does_not_hold_is_not_answered(corpus_kb) -> None:  # ty
 
     result = evaluate_answers(corpus_kb, load_questions([ev.DEFAULT_SET.parent / "naer-bom" / "questions.jsonl"]))
     assert result["near_miss_refused"] >= 0.48  # target 0.85; measured 0.522 (24 of 46); 0 of 46 before #18
-    assert result["answered"] >= 0.95  # target, met: 46 of 48
+    assert result["answered"] >= 0.95  # target, met: 48 of 48
     assert result["verbatim"] == 1.0
 
 

@@ -177,7 +177,14 @@ def new_items(asks: str, sentence: str, question: str, unit: str = "", counted: 
     question about 2021 by a sentence whose only date is 2021; «hva koster» needs an amount, «hvor stor
     andel» a share, «hvilken måned» a month.
     """
-    finder = partial(counts_of, noun=counted) if counted else _UNIT_FINDERS.get(unit) or _FINDERS.get(asks)
+    # NOTE: «hvor mange hadde aldri brukt Teams?» is answered by «41 prosent»: without a counted noun a count
+    # question takes any figure.
+    if counted:
+        finder = partial(counts_of, noun=counted)
+    elif unit == COUNT:
+        finder = figures
+    else:
+        finder = _UNIT_FINDERS.get(unit) or _FINDERS.get(asks)
     if finder is None:
         return ()
     known = _lower_words(question)

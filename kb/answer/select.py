@@ -18,13 +18,14 @@ from kb.answer.question import (
     _NYNORSK_QUESTION,
     RESULT,
     Question,
+    _forms,
     _question_stems,
     _stems,
     named_municipalities,
     read_question,
 )
 from kb.answer.selector import features, load_selector
-from kb.answer.sentences import Span, heading_above, sentence_spans
+from kb.answer.sentences import Span, heading_above, lead_in, sentence_spans
 from kb.sentence_cache import SentenceVectors
 from kb.types import Filters, Hit
 
@@ -420,7 +421,12 @@ def document_chunks(kb: Any, hits: Sequence[Hit], documents: Mapping[str, float]
 
 
 def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieved:
-    """Search, scope to named municipalities, and score the sentences of the best documents."""
+    """Search, scope to named municipalities, and score the sentences of the best documents.
+
+    A figure, date or name asked about a named municipality that its own documents do not hold is looked for
+    once more in the network's session notes, where members report their figures («Fredrikstad fortalte at …»):
+    there only sentences whose paragraph last names that municipality before them count.
+    """
     filters = filters or Filters()
     docs = kb.documents()
     known = sorted({d.municipality for d in docs if d.municipality})
@@ -430,43 +436,67 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieve
     absent = () if named or filters.municipalities else absent_municipalities(kb, question, known)
     comparison = asked.comparison and len(named) != 1
     scope = list(filters.municipalities)
+    given = bool(scope)
     if not scope and named and not comparison:
         scope = named
         # NOTE: «etter samlingen i Halden» asks about the network's session notes, where a municipality is the
         # host or a case; otherwise the named municipality's own documents answer.
         shared = [NETWORK] if NETWORK in known and NETWORK not in named and _NETWORK_WORDS.search(question) else []
         filters = replace(filters, municipalities=tuple(named + shared))
-    if comparison:
-        hits = kb.search(question, k=COMPARE_PASSAGES, filters=filters, per_municipality=2)
-    else:
-        hits = kb.search(question, k=PASSAGES, filters=filters)
-    documents = focus(hits, comparison, newer)
-    chunks = document_chunks(kb, hits, documents)
     ignore = [*named, *scope]
-    candidates = score_sentences(kb, asked, chunks, ignore_words=ignore, per_municipality=4 if comparison else 0)
-    rank = {s: i for i, s in enumerate(sorted(documents, key=lambda s: -documents[s]))}
-    # NOTE: a chunk the search found for this question is about its topic; the rest of its document was read for
-    # context, so a figure there («30 000 kroner» in a stipend paragraph) is about something else.
-    found = {h.id for h in hits}
-    candidates = [
-        replace(c, span=replace(c.span, rank=rank.get(c.span.hit.source, 0)), retrieved=c.span.hit.id in found)
-        for c in candidates
-    ]
-    pool = [replace(s, rank=rank.get(s.hit.source, 0)) for h in chunks for s in sentence_spans(h)]
-    return Retrieved(
-        question,
-        hits,
-        candidates,
-        min_score(kb),
-        scope,
-        comparison,
-        novelty(kb, question, ignore),
-        pool,
-        absent=absent,
-        members=tuple(m for m in known if m != NETWORK),
-        asked=asked,
-        answerable=min_answerable(kb),
-    )
+
+    def read(filters: Filters, mentioning: Sequence[str] = ()) -> Retrieved:
+        if comparison:
+            hits = kb.search(question, k=COMPARE_PASSAGES, filters=filters, per_municipality=2)
+        else:
+            hits = kb.search(question, k=PASSAGES, filters=filters)
+        documents = focus(hits, comparison, newer)
+        chunks = document_chunks(kb, hits, documents)
+        candidates = score_sentences(kb, asked, chunks, ignore_words=ignore, per_municipality=4 if comparison else 0)
+        if mentioning:  # the last municipality named before the sentence, in it or its paragraph, is the one asked
+            candidates = [c for c in candidates if _reported_by(lead_in(c.span), known) in mentioning]
+        rank = {s: i for i, s in enumerate(sorted(documents, key=lambda s: -documents[s]))}
+        # NOTE: a chunk the search found for this question is about its topic; the rest of its document was read
+        # for context, so a figure there («30 000 kroner» in a stipend paragraph) is about something else.
+        found = {h.id for h in hits}
+        candidates = [
+            replace(c, span=replace(c.span, rank=rank.get(c.span.hit.source, 0)), retrieved=c.span.hit.id in found)
+            for c in candidates
+        ]
+        pool = [replace(s, rank=rank.get(s.hit.source, 0)) for h in chunks for s in sentence_spans(h)]
+        return Retrieved(
+            question,
+            hits,
+            candidates,
+            min_score(kb),
+            scope,
+            comparison,
+            novelty(kb, question, ignore),
+            pool,
+            absent=absent,
+            members=tuple(m for m in known if m != NETWORK),
+            asked=asked,
+            answerable=min_answerable(kb),
+        )
+
+    retrieved = read(filters)
+    network_may_report = NETWORK in known and NETWORK not in filters.municipalities and not given
+    if asked.typed and named and not comparison and network_may_report and not retrieved.found:
+        reported = read(replace(filters, municipalities=(NETWORK,)), mentioning=named)
+        if reported.answered:
+            return reported
+    return retrieved
+
+
+def _reported_by(text: str, known: Sequence[str]) -> str:
+    """The municipality named last in `text` («Sarpsborg presenterte … Fredrikstad fortalte at …» -> Fredrikstad)."""
+    low = text.lower()
+    last = (-1, "")
+    for name in known:
+        for form in _forms(name):
+            at = max((m.start() for m in re.finditer(rf"(?<![\wæøå]){re.escape(form)}(?![\wæøå])", low)), default=-1)
+            last = max(last, (at, name))
+    return last[1]
 
 
 def absent_municipalities(kb: Any, question: str, known: Sequence[str]) -> tuple[str, ...]:

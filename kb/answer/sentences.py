@@ -190,6 +190,18 @@ def heading_above(text: str, offset: int, default: str = "") -> str:
     return default
 
 
+def lead_in(span: Span) -> str:
+    """The text of the sentence's paragraph or list item up to and including the sentence.
+
+    «Sarpsborg presenterte …. Kommunen har økt fra 44 til 62 lærlinger.»: the last municipality named before a
+    figure is the one it belongs to; in a list of municipalities' reports each item is its own.
+    """
+    for start, end in _blocks(span.hit.text, span.hit.heading.strip()):
+        if start <= span.start < end:
+            return span.hit.text[start : span.end]
+    return span.text
+
+
 def _trim_heading(text: str, start: int, end: int) -> int:
     """Skip a heading glued to the front of a sentence («Hva vi gjorde» on the line before «Vi innførte …»)."""
     while True:
