@@ -71,7 +71,7 @@ def test_nynorsk_questions_are_answered_like_bokmål_ones(corpus_kb) -> None:  #
     # 33 questions of the project's set in nynorsk (28 answerable, 5 not), asked of the bokmål corpus
     rows = load_questions([ev.DEFAULT_SET.parent / "nynorsk.jsonl"])
     result = evaluate_answers(corpus_kb, rows)
-    assert result["answered"] >= 0.89  # measured 0.929 (26 of 28); before nynorsk was read, 0.464 (13 of 28)
+    assert result["answered"] >= 0.92  # measured 0.964 (27 of 28); before nynorsk was read, 0.464 (13 of 28)
     assert result["refused"] == 1.0  # 5 of 5
     assert result["verbatim"] == 1.0
 
