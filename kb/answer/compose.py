@@ -295,11 +295,12 @@ def _cases(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
     # must be (the threshold, not the floor for further sentences): the search brings two chunks from every
     # municipality, and a strategy's chunk about something else is no experience with the topic.
     groups = _by_municipality(topic)
-    return [
+    stories = [
         (name, _story(sentences_of(_lead_documents(cands)[:1])))
         for name, cands in list(groups.items())[:MAX_SECTIONS]
         if max(c.relevance for c in cands) >= retrieved.threshold
     ]
+    return [(name, story) for name, story in stories if story]
 
 
 def _overview(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
