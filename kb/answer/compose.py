@@ -38,6 +38,7 @@ CASE = "erfaring"  # the document type of a shared case (ingest.metadata), told 
 # only when nothing else is there.
 ROLE_ORDER = {MEASURE_ROLE: 0, RESULT_ROLE: 1, LESSON: 2, "": 3, GOAL: 4, BACKGROUND: 5}
 _WHAT = {FIGURE: "tallet", DATE: "tidspunktet", NAME: "navnet", RESULT: "resultatet"}
+_NONE = {FIGURE: "noe slikt tall", DATE: "noe slikt tidspunkt", NAME: "noe slikt navn"}
 
 
 @dataclass
@@ -344,7 +345,9 @@ def _related(retrieved: Retrieved) -> list[Citation]:
 
 
 def _why_not(cand: Candidate, asked: Question | None) -> str:
-    """Why a sentence that holds a figure, date or name is not the answer, as the label it is shown with."""
+    """Why the nearest sentence is not the answer, as the label it is shown with."""
+    if not cand.items:
+        return f"har ikke {_NONE.get(asked.asks if asked else '', 'det du spør etter')}"
     if not cand.year:
         return "gjelder et annet år"
     if cand.goal and not (asked and asked.plan):

@@ -331,7 +331,7 @@ class Retrieved:
 
     @property
     def nearest(self) -> Candidate | None:
-        """For a typed question nothing answers: the best sentence near its topic that holds an item of its type.
+        """For a typed question nothing answers: the best sentence near its topic (one with an item if any).
 
         Shown under the «fant ikke» line, labelled with why it is not the answer (another year, a goal, …).
         """
@@ -339,8 +339,8 @@ class Retrieved:
         if asked is None or not asked.typed:
             return None
         floor = SECONDARY * self.threshold
-        near = [c for c in self.candidates if c.items and c.relevance >= floor]
-        return max(near, key=lambda c: c.score, default=None)
+        near = [c for c in self.candidates if c.relevance >= floor]
+        return max(near, key=lambda c: (bool(c.items), c.score), default=None)
 
     @property
     def answered(self) -> bool:
