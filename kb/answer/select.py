@@ -331,7 +331,7 @@ class Retrieved:
 
     @property
     def nearest(self) -> Candidate | None:
-        """For a typed question nothing answers: the best sentence near its topic (one with an item if any).
+        """For a typed question nothing answers: the best sentence near its topic, about what it names if any.
 
         Shown under the «fant ikke» line, labelled with why it is not the answer (another year, a goal, …).
         """
@@ -340,7 +340,7 @@ class Retrieved:
             return None
         floor = SECONDARY * self.threshold
         near = [c for c in self.candidates if c.relevance >= floor]
-        return max(near, key=lambda c: (bool(c.items), c.score), default=None)
+        return max(near, key=lambda c: (c.about, bool(c.items), c.score), default=None)
 
     @property
     def answered(self) -> bool:
