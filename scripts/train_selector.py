@@ -31,12 +31,12 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from ingest.chunking import split_sentences  # noqa: E402
-from kb.answer.question import _question_stems, _stems, read_question  # noqa: E402
-from kb.answer.select import _overlap  # noqa: E402
-from kb.answer.selector import FEATURES, WEIGHTS, features  # noqa: E402
+from ingest.chunking import split_sentences
+from kb.answer.question import _question_stems, _stems, read_question
+from kb.answer.select import _overlap
+from kb.answer.selector import FEATURES, WEIGHTS, features
 
 REPO = Path(__file__).resolve().parents[1]
 ANSWER_KEEP = 0.90  # share of answerable typed training questions the answerability threshold keeps
