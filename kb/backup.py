@@ -221,6 +221,9 @@ def import_backup(
     versions: dict[str, set[str]] = {}
     imported: list[tuple[str, str, str, Mapping[str, Scalar]]] = []
     with kb.write_lock(wait=wait):
+        # NOTE: the journal (KnowledgeBase.begin_journal) outlives a process that dies before the revision moves,
+        # so the next search commits what the import wrote instead of serving the snapshot from before it.
+        interrupted = kb.begin_journal("import")
         stored = kb.store.files()
         batch: list[tuple[Record, list[float]]] = []
         try:
@@ -249,9 +252,10 @@ def import_backup(
                 "Importer til en tom kunnskapsbase med de samme innstillingene som da kopien ble laget."
             ) from exc
         finally:
-            if report.chunks:
+            if report.chunks or interrupted:
                 kb.store.bump_revision()
                 kb.rebuild_lexical()
+            kb.end_journal()
         kb.audit("import", str(path), user, chunks=report.chunks, collection=header.get("collection"))
     report.documents = len(versions)
     with encode_threads():

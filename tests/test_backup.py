@@ -149,3 +149,29 @@ def test_cli_export_and_import(source_kb: KnowledgeBase, tmp_path: Path, monkeyp
     monkeypatch.setenv("KB_CHUNK_SIZE", "700")
     result = runner.invoke(import_cmd, [str(path)])
     assert result.exit_code != 0 and "--force" in result.output
+
+
+class PowerLoss(BaseException):
+    """Not an Exception: nothing on the way treats it as an error to report and go on from."""
+
+
+def test_an_import_stopped_before_it_committed_is_repaired_by_the_next_search(
+    source_kb: KnowledgeBase, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "backup.jsonl.gz"
+    export_store(source_kb, path)
+    target_settings = settings.model_copy(update={"home": tmp_path / "home-target"})
+    target = KnowledgeBase(target_settings)
+    target.lexical()  # an empty snapshot, as a store has before its first write
+
+    def power_loss() -> None:
+        raise PowerLoss("after the chunks were written, before the revision moved")
+
+    monkeypatch.setattr(target.store, "bump_revision", power_loss)
+    with pytest.raises(PowerLoss):
+        import_backup(target, path)
+    monkeypatch.undo()
+    # another process: it must serve what the store holds, not the empty snapshot
+    after = KnowledgeBase(target_settings)
+    assert sorted(after.lexical().ids) == sorted(record.id for record, _ in after.store.records())
+    assert after.search("introduksjonsprogram for nyansatte", k=1)
