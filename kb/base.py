@@ -196,6 +196,7 @@ class KnowledgeBase:
                 logger.warning("a write to the store was interrupted; committing what it left (%s)", self.store.name)
                 self.store.bump_revision()
                 self.rebuild_lexical()
+                self.store.erase_deleted()  # the old text of files it had replaced, before its own erase ran
                 self.end_journal()
                 return True
         except (StoreLockedError, OSError) as exc:

@@ -62,3 +62,29 @@ def _erase(path: Path, ids: Sequence[str]) -> int:
         db.close()
     logger.info("erased %d queued writes of %d deleted chunks from %s", deleted, len(ids), path)
     return deleted
+
+
+def erase_deleted(store_dir: Path) -> int:
+    """Erase the queued writes of every chunk Chroma has deleted but the queue still holds; returns rows deleted.
+
+    A run stopped between Chroma's delete and `erase` leaves no list of what it deleted; Chroma's own tables
+    tell it: an id with a DELETE in the queue that the embeddings table no longer holds.
+    """
+    path = store_dir / SQLITE_FILE
+    if not path.is_file():
+        return 0
+    marks = ",".join("?" * len(_WRITES))
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        deleted = [
+            row[0]
+            for row in db.execute(
+                "SELECT DISTINCT q.id FROM embeddings_queue q WHERE q.operation = 3 AND NOT EXISTS "
+                "(SELECT 1 FROM embeddings e WHERE e.embedding_id = q.id) AND EXISTS "
+                f"(SELECT 1 FROM embeddings_queue w WHERE w.id = q.id AND w.operation IN ({marks}))",
+                _WRITES,
+            )
+        ]
+    finally:
+        db.close()
+    return erase(store_dir, deleted)

@@ -178,6 +178,8 @@ def ingest(
         # then finds every file unchanged must still bring BM25 in step, so check instead of trusting `changed`.
         if not dry_run:
             kb.store.erase()  # old versions of replaced files leave no trace in the store's files
+            if interrupted:
+                kb.store.erase_deleted()  # and those a stopped run replaced before it could erase them
             if changed or interrupted or not kb.lexical_in_step():
                 kb.store.bump_revision()
                 kb.rebuild_lexical()

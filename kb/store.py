@@ -469,6 +469,13 @@ class Store:
             self.erase()
         return len(ids)
 
+    def erase_deleted(self) -> None:
+        """Erase the traces of chunks deleted by a run that stopped before its `erase` (kb.erase.erase_deleted)."""
+        if not self.is_server:
+            from kb.erase import erase_deleted
+
+            erase_deleted(self._settings.store_dir)
+
     def erase(self) -> None:
         """Erase what the store's files keep of chunks deleted so far (kb.erase); a server erases its own."""
         deleted, self._deleted = self._deleted, []

@@ -154,3 +154,26 @@ def test_a_store_crashed_before_the_journal_existed_is_repaired(
     kb.ingest([root])
     assert _held(kb) == clean[0]
     assert _results(KnowledgeBase(settings)) == clean[1]
+
+
+def test_text_a_stopped_run_replaced_is_erased_by_the_repair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chroma deleted the old chunks, the run died before its erase: the repair erases them from the files."""
+    root = tmp_path / "corpus"
+    settings = Settings(home=tmp_path / "kbhome", embed_model="hash")
+    write(
+        root, "Halden/erfaringer/a.md", "# Notat\n\nHalden kommune skriver om Solsikkeprosjektet i hjemmetjenesten.\n"
+    )
+    KnowledgeBase(settings).ingest([root])
+    write(root, "Halden/erfaringer/a.md", "# Notat\n\nHalden kommune skriver om heltid i hjemmetjenesten.\n")
+
+    def die(self: Store) -> None:
+        raise PowerLoss("before erase")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Store, "erase", die)
+        with pytest.raises(PowerLoss):
+            KnowledgeBase(settings).ingest([root])
+    assert b"Solsikkeprosjektet" in (settings.store_dir / "chroma.sqlite3").read_bytes()  # the crash left it
+    KnowledgeBase(settings).search("heltid", k=1)  # a reader finds the journal and repairs
+    raw = b"".join(p.read_bytes() for p in settings.store_dir.rglob("*") if p.is_file())
+    assert b"Solsikkeprosjektet" not in raw
