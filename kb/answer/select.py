@@ -302,9 +302,10 @@ class Retrieved:
     def evidence(self) -> list[Candidate]:
         """The sentences that could hold what a typed or result question asks, best first (by `score`).
 
-        A figure, date or name question needs a sentence holding a new item of that type about the year it
-        names, if any; a result question a sentence from a results section or reporting a change in figures.
-        Other questions take every sentence that is close enough to the topic.
+        A figure, date or name question needs a sentence holding a new item of that type (and unit), in a
+        chunk the search found, about the year and the named things it asks about, and no goal unless it asks
+        about one; a result question a sentence from a results section or reporting a change in figures. Other
+        questions take every sentence that is close enough to the topic.
         """
         asked = self.asked
         floor = SECONDARY * self.threshold
