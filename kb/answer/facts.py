@@ -13,7 +13,7 @@ from functools import lru_cache, partial
 from ingest.roles import MEASURE as MEASURE_ROLE
 from ingest.roles import RESULT as RESULT_ROLE
 from ingest.roles import section_role
-from kb.answer.question import AMOUNT, COUNT, DATE, DAY, DURATION, FIGURE, MONTH, NAME, SHARE, YEAR
+from kb.answer.question import _QUOTED, _YEAR, AMOUNT, COUNT, DATE, DAY, DURATION, FIGURE, MONTH, NAME, SHARE, YEAR
 from kb.types import MONTHS
 
 # Number words up to «tusen», in bokmål and nynorsk; «en/ett/ei/ein/eit» are left out (articles far more often).
@@ -23,7 +23,6 @@ _NUMBER_WORDS = (
     r"halvparten|dobbelt|tredobbel\w*|en tredjedel|en fjerdedel|ein tredjedel|eit dusin"
 )
 _NUMBER = re.compile(rf"\d+(?:[ .,]\d{{3}})*(?:[.,]\d+)?|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)
-_YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d{2}(?![\d.,]\d)")
 _MONTHS = "|".join(MONTHS) + "|jan|feb|mar|apr|jun|jul|aug|sep|sept|okt|nov|des"
 # A day: «12. mars», «12.03.2024», a weekday.
 _DAY_TEXT = (
@@ -51,7 +50,6 @@ _DURATION = re.compile(
     r"|\b(?:siden|sidan|fra|frå)\s+(?:1\d|20)\d{2}\b",  # «stengt siden 2016» answers «hvor lenge»
     re.IGNORECASE,
 )
-_QUOTED = re.compile(r"[«\"“]([^»\"”]{2,80})[»\"”]")
 # A capitalised word not at the start of a sentence or line: a programme, a place, a body, a person.
 _CAPITAL = re.compile(r"(?<=[\w,;:)–-] )[A-ZÆØÅ][\wæøåÆØÅ-]+(?:\s+[A-ZÆØÅ0-9][\wæøåÆØÅ-]*)*")
 _FIRST = re.compile(r"\W*([A-ZÆØÅ][\wæøåÆØÅ-]+)(?:\s+[A-ZÆØÅ][\wæøåÆØÅ-]*)*")
@@ -63,13 +61,18 @@ def _lower_words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text)}
 
 
-@lru_cache(maxsize=8192)
-def figures(text: str) -> tuple[str, ...]:
-    """The figures a text writes (digits or number words), without years and dates."""
+def _figure_matches(text: str) -> list[re.Match[str]]:
+    """The figures a text writes (digits or number words), without years and the numbers of dates."""
     dates = {m.group(0) for m in _YEAR.finditer(text)}
     for m in _DATE.finditer(text):
         dates.update(re.findall(r"\d+", m.group(0)))
-    return tuple(m.group(0) for m in _NUMBER.finditer(text) if m.group(0) not in dates)
+    return [m for m in _NUMBER.finditer(text) if m.group(0) not in dates]
+
+
+@lru_cache(maxsize=8192)
+def figures(text: str) -> tuple[str, ...]:
+    """The figures a text writes (digits or number words), without years and dates."""
+    return tuple(m.group(0) for m in _figure_matches(text))
 
 
 @lru_cache(maxsize=8192)
@@ -113,20 +116,12 @@ _MONTH = re.compile(rf"\b(?:{'|'.join(MONTHS)})\b", re.IGNORECASE)
 
 def _counts(text: str) -> tuple[str, ...]:
     """Figures that count something: not shares, amounts, years or dates."""
-    out = []
-    years = set(_YEAR.findall(text))
-    for match in _NUMBER.finditer(text):
-        if match.group(0) in years or _NOT_COUNT.match(text[match.end() :]):
-            continue
-        out.append(match.group(0))
-    dated = {n for m in _DATE.finditer(text) for n in re.findall(r"\d+", m.group(0))}
-    return tuple(n for n in out if n not in dated)
+    return tuple(m.group(0) for m in _figure_matches(text) if not _NOT_COUNT.match(text[m.end() :]))
 
 
 _UNIT_FINDERS = {
     SHARE: lambda text: tuple(m.group(0) for m in _SHARE.finditer(text)),
     AMOUNT: lambda text: tuple(m.group(0) for m in _AMOUNT.finditer(text)),
-    COUNT: _counts,
     MONTH: lambda text: tuple(m.group(0) for m in _MONTH.finditer(text)),
     YEAR: lambda text: tuple(_YEAR.findall(text)),
     DURATION: lambda text: tuple(m.group(0) for m in _DURATION.finditer(text)),

@@ -36,21 +36,23 @@ def _forms(name: str) -> set[str]:
     return forms
 
 
+def _positions(low: str, name: str) -> list[int]:
+    """Where a lower-cased text names a municipality, in any inflected form."""
+    return [m.start() for form in _forms(name) for m in re.finditer(rf"(?<![\wæøå]){re.escape(form)}(?![\wæøå])", low)]
+
+
 def named_municipalities(question: str, known: Sequence[str]) -> list[str]:
     """Known municipalities the question names (any inflected form), in the order they appear."""
     low = question.lower()
-    found: list[tuple[int, str]] = []
-    for name in known:
-        if not name:
-            continue
-        best = -1
-        for form in sorted(_forms(name), key=len, reverse=True):
-            match = re.search(rf"(?<![\wæøå]){re.escape(form)}(?![\wæøå])", low)
-            if match and (best < 0 or match.start() < best):
-                best = match.start()
-        if best >= 0:
-            found.append((best, name))
+    found = [(min(at), name) for name in known if name and (at := _positions(low, name))]
     return [name for _, name in sorted(found)]
+
+
+def last_named(text: str, known: Sequence[str]) -> str:
+    """The municipality a text names last («Sarpsborg presenterte … Fredrikstad fortalte at …» -> Fredrikstad)."""
+    low = text.lower()
+    found = [(max(at), name) for name in known if name and (at := _positions(low, name))]
+    return max(found)[1] if found else ""
 
 
 def is_comparison(question: str) -> bool:
@@ -317,7 +319,7 @@ def counted_noun(question: str) -> str:
 
 
 # Named things: «quoted» text, and capitalised words after the first (programmes, bodies, places).
-_QUESTION_QUOTED = re.compile(r"[«\"“]([^»\"”]{2,80})[»\"”]")
+_QUOTED = re.compile(r"[«\"“]([^»\"”]{2,80})[»\"”]")
 _QUESTION_NAME = re.compile(r"(?<=[\w,;:)»–-] )[A-ZÆØÅ][\wæøåÆØÅ-]{2,}")  # not a second sentence's first word
 
 
@@ -327,13 +329,13 @@ def question_names(question: str, ignore: Iterable[str] = ()) -> tuple[str, ...]
     Municipality names (`ignore`) set the scope and are left out; so are month names.
     """
     skip = {w.lower() for name in ignore for w in name.split()}
-    skip |= {w + "s" for w in skip} | _MONTH_NAMES  # «Fredrikstads» sets the scope too
-    found = [m.group(1) for m in _QUESTION_QUOTED.finditer(question)]
+    skip |= {w + "s" for w in skip} | _NOT_NAMES  # «Fredrikstads» sets the scope too
+    found = [m.group(1) for m in _QUOTED.finditer(question)]
     found += [m.group(0) for m in _QUESTION_NAME.finditer(question) if m.group(0).lower() not in skip]
     return tuple(dict.fromkeys(found))
 
 
-_MONTH_NAMES = frozenset(MONTHS) | {"kommune"}  # not names of things asked about
+_NOT_NAMES = frozenset(MONTHS) | {"kommune"}  # capitalised, but not names of things asked about
 
 
 def read_question(question: str, municipalities: Iterable[str] = ()) -> Question:

@@ -18,9 +18,9 @@ from kb.answer.question import (
     _NYNORSK_QUESTION,
     RESULT,
     Question,
-    _forms,
     _question_stems,
     _stems,
+    last_named,
     named_municipalities,
     read_question,
 )
@@ -249,14 +249,16 @@ def score_sentences(
         role = sentence_role(
             text, heading or span.hit.heading, "" if heading else str(span.hit.metadata.get("role", ""))
         )
+        items = new_items(asked.asks, text, asked.text, asked.unit, asked.counted)
+        values = features(asked, text, cosines[i], overlaps[i], best_cosine, best_overlap, items)
         out.append(
             Candidate(
                 span,
                 cosine=cosines[i],
                 overlap=overlaps[i],
                 relevance=cosines[i] + KEYWORD_WEIGHT * overlaps[i] + (NUMBER_BONUS if _NUMBER.search(text) else 0.0),
-                score=selector.probability(features(asked, text, cosines[i], overlaps[i], best_cosine, best_overlap)),
-                items=new_items(asked.asks, text, asked.text, asked.unit, asked.counted),
+                score=selector.probability(values),
+                items=items,
                 year=not asked.years or mentions_year(f"{text} {span.hit.heading} {span.hit.title}", asked.years),
                 role=role,
                 about=_about(asked.names, context),
@@ -455,7 +457,7 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieve
         chunks = document_chunks(kb, hits, documents)
         candidates = score_sentences(kb, asked, chunks, ignore_words=ignore, per_municipality=4 if comparison else 0)
         if mentioning:  # the last municipality named before the sentence, in it or its paragraph, is the one asked
-            candidates = [c for c in candidates if _reported_by(lead_in(c.span), known) in mentioning]
+            candidates = [c for c in candidates if last_named(lead_in(c.span), known) in mentioning]
         rank = {s: i for i, s in enumerate(sorted(documents, key=lambda s: -documents[s]))}
         # NOTE: a chunk the search found for this question is about its topic; the rest of its document was read
         # for context, so a figure there («30 000 kroner» in a stipend paragraph) is about something else.
@@ -487,17 +489,6 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieve
         if reported.answered:
             return reported
     return retrieved
-
-
-def _reported_by(text: str, known: Sequence[str]) -> str:
-    """The municipality named last in `text` («Sarpsborg presenterte … Fredrikstad fortalte at …» -> Fredrikstad)."""
-    low = text.lower()
-    last = (-1, "")
-    for name in known:
-        for form in _forms(name):
-            at = max((m.start() for m in re.finditer(rf"(?<![\wæøå]){re.escape(form)}(?![\wæøå])", low)), default=-1)
-            last = max(last, (at, name))
-    return last[1]
 
 
 def absent_municipalities(kb: Any, question: str, known: Sequence[str]) -> tuple[str, ...]:

@@ -67,21 +67,23 @@ def features(
     overlap: float,
     best_cosine: float,
     best_overlap: float,
+    items: Sequence[str] | None = None,
 ) -> list[float]:
-    """The FEATURES of one sentence for one question (best_*: the highest among the sentences read)."""
-    items = (
-        bool(new_items(question.asks, sentence, question.text, question.unit, question.counted))
-        if question.typed
-        else False
-    )
+    """The FEATURES of one sentence for one question (best_*: the highest among the sentences read).
+
+    `items`: the sentence's new items of the asked type (kb.answer.facts.new_items), when already known.
+    """
+    if items is None:
+        items = new_items(question.asks, sentence, question.text, question.unit, question.counted)
+    has_items = question.typed and bool(items)
     years = bool(question.years) and mentions_year(sentence, question.years)
     return [
         cosine,
         cosine - best_cosine,
         overlap,
         overlap - best_overlap,
-        float(question.typed and items),
-        float(question.typed and not items),
+        float(has_items),
+        float(question.typed and not has_items),
         float(years),
         float(bool(question.years) and not years),
         math.log1p(len(sentence.split())),
