@@ -26,6 +26,7 @@ NOT_FOUND = "Jeg fant ikke noe om dette i erfaringsbanken."
 OLDER_VERSION = "eldre versjon"  # label on a superseded document in an answer
 
 TYPED_SENTENCES = 3  # sentences quoted for a figure, date or name
+TYPED_SOURCES = 2  # ... from at most this many documents
 CLOSE = 0.5  # ... each beside the best must reach this share of the best one's probability
 SECTION_SENTENCES = 3  # sentences per municipality: what was done, what came of it, one lesson
 STORY = 5  # sentences from the best document of a single-municipality answer: measure, result, lesson, …
@@ -223,6 +224,26 @@ def _on_topic(retrieved: Retrieved) -> list[Candidate]:
     return [c for c in retrieved.candidates if c.relevance >= floor]
 
 
+def _best_first(
+    candidates: Iterable[Candidate], limit: int, max_sources: int, floor: float = float("-inf")
+) -> list[Candidate]:
+    """Up to `limit` sentences in the given order, from at most `max_sources` documents, none repeating another.
+
+    The first sentence scoring below `floor` ends the list.
+    """
+    chosen: list[Candidate] = []
+    sources: set[str] = set()
+    for cand in candidates:
+        if len(chosen) >= limit or cand.score < floor:
+            break
+        source = cand.span.hit.source
+        if (source not in sources and len(sources) >= max_sources) or _repeats(cand.span, [c.span for c in chosen]):
+            continue
+        chosen.append(cand)
+        sources.add(source)
+    return chosen
+
+
 def _typed(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
     """The sentences holding the asked item: the best, and those nearly as likely, per municipality."""
     evidence = retrieved.evidence
@@ -230,17 +251,8 @@ def _typed(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
         groups = _by_municipality(evidence)
         return [(name, [cands[0]]) for name, cands in list(groups.items())[:MAX_SECTIONS]]
     best = evidence[0].score
-    chosen: list[Candidate] = []
-    spans: list[Span] = []
-    sources: set[str] = set()
-    for cand in evidence:
-        if len(chosen) >= TYPED_SENTENCES or cand.score < max(retrieved.answerable, CLOSE * best):
-            break
-        if (cand.span.hit.source not in sources and len(sources) >= 2) or _repeats(cand.span, spans):
-            continue
-        chosen.append(cand)
-        spans.append(cand.span)
-        sources.add(cand.span.hit.source)
+    chosen = _best_first(evidence, TYPED_SENTENCES, TYPED_SOURCES, floor=max(retrieved.answerable, CLOSE * best))
+    spans = [c.span for c in chosen]
     # The best sentence about the same topic from the first document gives the figure its context
     # («Sammen med NAV … Menn i helse …» before «Målet er 10 deltakere per år.»).
     source = chosen[0].span.hit.source
@@ -308,17 +320,7 @@ def _overview(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
     """The sentences that best answer an open question, from a few documents, background last."""
     if retrieved.comparison:
         return _cases(retrieved)
-    chosen: list[Candidate] = []
-    spans: list[Span] = []
-    sources: set[str] = set()
-    for cand in sorted(_on_topic(retrieved), key=lambda c: -c.score):
-        if len(chosen) >= OVERVIEW_SENTENCES:
-            break
-        if (cand.span.hit.source not in sources and len(sources) >= MAX_SOURCES) or _repeats(cand.span, spans):
-            continue
-        chosen.append(cand)
-        spans.append(cand.span)
-        sources.add(cand.span.hit.source)
+    chosen = _best_first(sorted(_on_topic(retrieved), key=lambda c: -c.score), OVERVIEW_SENTENCES, MAX_SOURCES)
     groups = _by_municipality(chosen)
     return [(n, sorted(c, key=lambda c: (c.role == BACKGROUND, c.span.order))) for n, c in groups.items()]
 
