@@ -18,7 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ingest import roles
 from kb.answer import ask, retrieve
+from kb.answer.question import MEASURE
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ TARGETS = {
     "median_seconds": 1.0,
 }
 REFUSE = {"unanswerable": "refused", "near-miss": "near_miss_refused"}  # kinds that must be refused, and their measure
-ACTION_LEADS = frozenset({"measure", "result"})  # a «how did they do it» answer leads with these
+ACTION_LEADS = frozenset({roles.MEASURE, roles.RESULT})  # a «how did they do it» answer leads with these
 
 
 def load_questions(paths: Iterable[Path]) -> list[dict[str, Any]]:
@@ -121,7 +123,7 @@ def evaluate_answers(kb: Any, questions: Sequence[Mapping[str, Any]], *, generat
             counts["citations_per_source"] += len(answer.citations) <= len(places)
             if len({c.municipality for c in answer.citations}) == 1:
                 single_words.append(len(answer.text.split()))
-            if answer.asks == "measure" and answer.leads:
+            if answer.asks == MEASURE and answer.leads:
                 counts["how_n"] += 1
                 if all(lead in ACTION_LEADS for lead in answer.leads):
                     counts["how_leads"] += 1
