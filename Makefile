@@ -71,7 +71,7 @@ serve-chroma: $(STAMP)  ## a local Chroma server over .kb/chroma-server (use wit
 	$(BIN)/chroma run --path .kb/chroma-server --host 127.0.0.1 --port $(CHROMA_PORT)
 
 serve-gate: $(STAMP)  ## the token gate in front of serve-chroma, on the network (reads KB_CHROMA_TOKEN)
-	$(BIN)/python -m kb.chroma_gate --upstream http://127.0.0.1:$(CHROMA_PORT) --host 0.0.0.0 --port $(GATE_PORT)
+	$(BIN)/python -m kb.access.chroma_gate --upstream http://127.0.0.1:$(CHROMA_PORT) --host 0.0.0.0 --port $(GATE_PORT)
 
 clean:
 	rm -rf .kb .pytest_cache test-artifacts

@@ -21,8 +21,7 @@ from typing import Any
 
 import streamlit as st
 
-from kb import feedback, themes, uploads, views
-from kb.access import LOCAL_ADMIN, User, UserDirectory, UserView
+from kb.access import LOCAL_ADMIN, User, UserDirectory, UserView, uploads
 from kb.config import Settings
 from kb.errors import (
     AccessDeniedError,
@@ -32,8 +31,10 @@ from kb.errors import (
     StoreLockedError,
     StoreUnavailableError,
 )
-from kb.retrieval import best_per_document, group_by_municipality
+from kb.retrieve import best_per_document, group_by_municipality
 from kb.types import RELATED_HEADING, Filters, Hit
+from kb.views import display as views
+from kb.views import feedback, themes
 
 logger = logging.getLogger("app")
 

@@ -26,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from kb.base import KnowledgeBase
-    from kb.models import encode_threads
+    from kb.embed.models import encode_threads
 
     with tempfile.TemporaryDirectory(prefix="kb-bench-ingest-") as tmp:
         root = Path(tmp) / "corpus"
@@ -45,7 +45,7 @@ def main() -> None:
         lengths = [len(t) for t in texts]
 
         started = time.perf_counter()
-        # NOTE: the same torch threads as ingest's batch encoding (queries use one thread, see kb/models.py).
+        # NOTE: the same torch threads as ingest's batch encoding (queries use one thread, see kb/embed/models.py).
         with encode_threads():
             kb.embedder.get_text_embedding_batch(texts)
         encode_s = time.perf_counter() - started

@@ -48,7 +48,7 @@ QUERIES = [
 
 def replicate(base: list[tuple[Any, list[float]]], n: int, start: int, rng: np.random.Generator) -> list[Any]:
     """Records start..n-1: copies of the base chunks with perturbed unit vectors and spread metadata."""
-    from kb.store import Record
+    from kb.store.chroma import Record
 
     vectors = np.asarray([v for _, v in base], dtype=np.float32)
     rows = []
@@ -156,7 +156,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
 
     base = c.base_chunks(args.chars)
-    from kb.models import make_embedder
+    from kb.embed.models import make_embedder
 
     embedder = make_embedder(c.real_settings(Path(tempfile.gettempdir()) / "kb-bench-home"))
     embedder.get_query_embedding("oppvarming")

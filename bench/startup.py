@@ -94,8 +94,8 @@ def large_home(home: Path, chunks: int) -> Path:
     os.environ["KB_HOME"] = str(home)
     from kb.base import KnowledgeBase
     from kb.config import Settings
-    from kb.models import HashEmbedding
-    from kb.store import Record
+    from kb.embed.models import HashEmbedding
+    from kb.store.chroma import Record
 
     kb = KnowledgeBase(Settings(home=home, embed_model="hash"))
     embedder = HashEmbedding()

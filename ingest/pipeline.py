@@ -220,7 +220,7 @@ def prepare(
     if mask:
         meta = mask_metadata(meta, masked)
         if masked:
-            # NOTE: only on documents that held personal data: their original file is never offered (kb.uploads)
+            # NOTE: only on documents that held personal data: their original file is never offered (kb.access.uploads)
             meta["masked"] = sum(masked.values())
     meta["content_hash"] = digest
     if ref.origin:

@@ -12,74 +12,24 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kb import retrieval
 from kb.config import Settings
+from kb.embed.models import make_embedder
 from kb.errors import EmptyIndexError, StoreLockedError
-from kb.lexical import LexicalIndex
-from kb.models import make_embedder
-from kb.sentence_cache import SentenceVectors
-from kb.store import Store
-from kb.types import Filters, Hit, Scalar, readable
+from kb.retrieve import retrieval
+from kb.store.chroma import Store
+from kb.store.lexical import LexicalIndex
+from kb.store.sentence_cache import SentenceVectors
+from kb.types import DocumentInfo, Filters, Hit, Scalar, readable
+
+if TYPE_CHECKING:
+    from kb.indexer import IngestReport, Progress
 
 logger = logging.getLogger(__name__)
-
-Progress = Callable[[int, int, str], None]
-EMBED_FLUSH = 128  # chunks gathered across files before one encoder call: small files batch together
-
-
-@dataclass
-class IngestReport:
-    """What an ingest run did."""
-
-    seen: int = 0
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    removed: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason): could not be read
-    ignored: list[tuple[str, str]] = field(default_factory=list)  # (source, reason): left out on purpose
-    masked: Counter[str] = field(default_factory=Counter)
-    chunks_written: int = 0
-    chunks_embedded: int = 0
-    sentences_embedded: int = 0  # answer sentences put into the sentence cache (kb.sentence_cache)
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form for `kb ingest --json`."""
-        return {
-            "seen": self.seen,
-            "added": len(self.added),
-            "updated": len(self.updated),
-            "unchanged": self.unchanged,
-            "removed": len(self.removed),
-            "skipped": [{"source": s, "reason": r} for s, r in self.skipped],
-            "ignored": [{"source": s, "reason": r} for s, r in self.ignored],
-            "masked": dict(self.masked),
-            "chunks_written": self.chunks_written,
-            "sentences_embedded": self.sentences_embedded,
-            "seconds": round(self.seconds, 2),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentInfo:
-    """One stored document, from the chunks' metadata."""
-
-    source: str
-    title: str
-    municipality: str
-    doc_type: str
-    date: str
-    themes: tuple[str, ...]
-    chunks: int
-    superseded_by: str = ""
-    visibility: str = "nettverket"
 
 
 class KnowledgeBase:
@@ -106,7 +56,7 @@ class KnowledgeBase:
 
     @cached_property
     def sentence_vectors(self) -> SentenceVectors:
-        """Passage vectors of answer sentences (kb.sentence_cache), shared by every store under HOME."""
+        """Passage vectors of answer sentences (kb.store.sentence_cache), shared by every store under HOME."""
         # NOTE: the passage prefix is part of what is embedded, so it is part of the key.
         model = f"{self.settings.embed_model}|{self.settings.effective_passage_prefix}"
         return SentenceVectors(self.settings.home / "cache" / "sentences.sqlite", model)
@@ -437,7 +387,7 @@ class KnowledgeBase:
             interrupted = self.begin_journal("remove")
             removed = self.store.remove(source)
             if removed:
-                from kb.uploads import discard_original, discard_upload
+                from kb.access.uploads import discard_original, discard_upload
 
                 discard_original(self.settings, source)
                 # NOTE: an uploaded file must go too, or the next upload's ingest of the folder would bring it back.

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ingest.loaders import LoadError
 from ingest.pipeline import (
@@ -20,19 +21,86 @@ from ingest.pipeline import (
     version_hash,
 )
 from ingest.privacy import mask_source
-from kb.models import encode_threads
+from kb.access.uploads import discard_original, discard_staged, keep_original, uploads_dir
+from kb.embed.models import encode_threads
 from kb.types import Scalar
-from kb.uploads import discard_original, discard_staged, keep_original, uploads_dir
 
 if TYPE_CHECKING:
-    from kb.base import IngestReport, KnowledgeBase, Progress
     from kb.config import Settings
+    from kb.store.chroma import Store
+    from kb.store.lexical import LexicalIndex
 
 logger = logging.getLogger(__name__)
 
+Progress = Callable[[int, int, str], None]
+EMBED_FLUSH = 128  # chunks gathered across files before one encoder call: small files batch together
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run did."""
+
+    seen: int = 0
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason): could not be read
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (source, reason): left out on purpose
+    masked: Counter[str] = field(default_factory=Counter)
+    chunks_written: int = 0
+    chunks_embedded: int = 0
+    sentences_embedded: int = 0  # answer sentences put into the sentence cache (kb.store.sentence_cache)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form for `kb ingest --json`."""
+        return {
+            "seen": self.seen,
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "unchanged": self.unchanged,
+            "removed": len(self.removed),
+            "skipped": [{"source": s, "reason": r} for s, r in self.skipped],
+            "ignored": [{"source": s, "reason": r} for s, r in self.ignored],
+            "masked": dict(self.masked),
+            "chunks_written": self.chunks_written,
+            "sentences_embedded": self.sentences_embedded,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+class IngestTarget(Protocol):
+    """What an ingest run uses of the knowledge base: kb.base.KnowledgeBase passes itself in.
+
+    NOTE: a protocol, not an import: kb.base calls this module, so this module must not import kb.base. The
+    methods are documented there (hence the noqa D102).
+    """
+
+    settings: Settings
+    store: Store
+
+    @property
+    def embedder(self) -> Any: ...  # noqa: D102
+
+    @property
+    def lexical_path(self) -> Path: ...  # noqa: D102
+
+    def lexical(self) -> LexicalIndex: ...  # noqa: D102
+
+    def lexical_in_step(self) -> bool: ...  # noqa: D102
+
+    def rebuild_lexical(self, revision: str | None = None) -> LexicalIndex: ...  # noqa: D102
+
+    def begin_journal(self, action: str) -> bool: ...  # noqa: D102
+
+    def end_journal(self) -> None: ...  # noqa: D102
+
+    def audit(self, action: str, source: str, user: str, **extra: Any) -> None: ...  # noqa: D102
+
 
 def ingest(
-    kb: KnowledgeBase,
+    kb: IngestTarget,
     roots: Sequence[Path],
     *,
     prune: bool,
@@ -53,8 +121,6 @@ def ingest(
     NOTE: a journal (KnowledgeBase.begin_journal) exists from before the first write until the revision has
     moved and BM25 is rebuilt; a run that finds one left by a stopped run commits what that run wrote (#21).
     """
-    from kb.base import EMBED_FLUSH, IngestReport
-
     settings = kb.settings
     report = IngestReport()
     started = time.perf_counter()
@@ -219,7 +285,7 @@ def _over_limit(path: Path, settings: Settings, uploads: Path) -> str:
     )
 
 
-def _embed(kb: KnowledgeBase, texts: list[str], source: str) -> list[list[float]]:
+def _embed(kb: IngestTarget, texts: list[str], source: str) -> list[list[float]]:
     """Passage vectors for `texts`; a long file's in slices, each logged, so a long run shows how far it is."""
     if len(texts) <= EMBED_SLICE:
         return list(kb.embedder.get_text_embedding_batch(texts)) if texts else []
@@ -243,11 +309,11 @@ def _under(source: str, prefix: str) -> bool:
     return source.startswith(prefix) if not prefix or prefix.endswith("/") else source == prefix
 
 
-def _masking_marker(kb: KnowledgeBase) -> Path:
+def _masking_marker(kb: IngestTarget) -> Path:
     return kb.lexical_path.with_name(f"{kb.store.name}.masking")
 
 
-def remask_stored(kb: KnowledgeBase, report: IngestReport) -> int:
+def remask_stored(kb: IngestTarget, report: IngestReport) -> int:
     """Mask what an earlier version stored in clear; returns how many documents were rewritten.
 
     Runs once per store and masking version (a marker beside the BM25 index): every stored chunk's text and
@@ -257,7 +323,7 @@ def remask_stored(kb: KnowledgeBase, report: IngestReport) -> int:
     """
     from ingest.chunking import chunk_id
     from ingest.privacy import MASKING_VERSION, mask_metadata, mask_personal_data, mask_source
-    from kb.store import Record
+    from kb.store.chroma import Record
 
     marker = _masking_marker(kb)
     if marker.is_file() and marker.read_text(encoding="utf-8").strip() == str(MASKING_VERSION):
@@ -334,7 +400,7 @@ def _masked_json(value: object) -> object:
     return value
 
 
-def _keep_or_drop_original(kb: KnowledgeBase, path: Path, prepared: PreparedFile, uploads: Path) -> None:
+def _keep_or_drop_original(kb: IngestTarget, path: Path, prepared: PreparedFile, uploads: Path) -> None:
     """Keep a copy of the original for the source view's download only when it holds no personal data.
 
     NOTE: a file in which masking found anything is not kept at all (a redacted PDF or Word file that is
@@ -353,14 +419,14 @@ def _keep_or_drop_original(kb: KnowledgeBase, path: Path, prepared: PreparedFile
         keep_original(settings, path, prepared.source)
 
 
-def _warm_stored(kb: KnowledgeBase) -> int:
+def _warm_stored(kb: IngestTarget) -> int:
     """Embed the answer sentences of stored chunks that the sentence cache does not hold yet."""
     lexical = kb.lexical()
     rows = zip(lexical.ids, lexical.texts, lexical.metadatas, strict=True)
     return cache_sentences(kb, ((i, t, str(m.get("source", "")), m) for i, t, m in rows))
 
 
-def _warm_sentences(kb: KnowledgeBase, files: Sequence[PreparedFile]) -> int:
+def _warm_sentences(kb: IngestTarget, files: Sequence[PreparedFile]) -> int:
     """Embed the answer sentences of these files into the sentence cache; returns how many were new.
 
     NOTE: before the files are written: a run stopped in between leaves cached vectors and no chunks, which
@@ -369,7 +435,7 @@ def _warm_sentences(kb: KnowledgeBase, files: Sequence[PreparedFile]) -> int:
     return cache_sentences(kb, ((c.id, c.text, p.source, c.metadata) for p in files for c in p.chunks))
 
 
-def cache_sentences(kb: KnowledgeBase, chunks: Iterable[tuple[str, str, str, Mapping[str, Scalar]]]) -> int:
+def cache_sentences(kb: IngestTarget, chunks: Iterable[tuple[str, str, str, Mapping[str, Scalar]]]) -> int:
     """Embed the sentences (kb.answer.sentence_spans) of (id, text, source, metadata) chunks the cache lacks."""
     from kb.answer import sentence_cache, sentence_spans
     from kb.types import Hit

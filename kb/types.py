@@ -169,3 +169,18 @@ class Answer:
             "asks": self.asks,
             "related": [c.to_dict() for c in self.related],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    """One stored document, from the chunks' metadata."""
+
+    source: str
+    title: str
+    municipality: str
+    doc_type: str
+    date: str
+    themes: tuple[str, ...]
+    chunks: int
+    superseded_by: str = ""
+    visibility: str = "nettverket"

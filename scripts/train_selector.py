@@ -71,7 +71,7 @@ def embed(texts: list[str], prefix: str, name: str) -> np.ndarray:
     if path.is_file():
         return np.load(path)
     from kb.config import Settings
-    from kb.models import make_embedder
+    from kb.embed.models import make_embedder
 
     embedder = make_embedder(Settings())
     if prefix == "query":

@@ -12,9 +12,10 @@ from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
-from kb import evaluation as ev
-from kb import retrieval
+from kb.cli.evaluate import eval_kb
 from kb.config import Settings
+from kb.evaluate import retrieval as ev
+from kb.retrieve import retrieval
 
 
 def candidates(kb, questions, cache=None):
@@ -114,12 +115,12 @@ def main() -> None:
     parser.add_argument("--set", default=str(ev.DEFAULT_SET), help="labelled set (default: the project's own)")
     args = parser.parse_args()
     settings = Settings()
-    kb = ev.eval_kb(settings, "corpus", ev.DEFAULT_CORPUS)
+    kb = eval_kb(settings, "corpus", ev.DEFAULT_CORPUS)
     own = [q for q in ev.load_questions(Path(args.set)) if q.relevant]
     sets = [(Path(args.set).stem, kb, own)]
     if args.norquad:
         root = ev.write_norquad_corpus(ev.NORQUAD_DIR, settings.home / "eval" / "norquad-files")
-        nq = ev.eval_kb(settings, "norquad", root, embedder=kb.embedder)
+        nq = eval_kb(settings, "norquad", root, embedder=kb.embedder)
         sets.append(("norquad", nq, ev.norquad_questions(ev.NORQUAD_DIR, args.norquad)))
     for name, base, questions in sets:
         rows = candidates(base, questions, settings.home / "eval" / f"candidates-exact-{name}-{len(questions)}.pkl")

@@ -130,7 +130,7 @@ def mini_corpus(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def real_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The offline multilingual-e5-small: the one `make setup` built, else built once for this session."""
-    from kb.e5build import build_model, is_complete
+    from kb.embed.e5build import build_model, is_complete
 
     built = REPO_ROOT / ".kb" / "models" / DEFAULT_MODEL
     if is_complete(built):
@@ -143,7 +143,7 @@ def real_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def real_onnx_dir(real_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ONNX export of the offline model: the one `make setup` made, else exported once for this session."""
-    from kb.onnx_model import export, is_exported, onnx_dir
+    from kb.embed.onnx_model import export, is_exported, onnx_dir
 
     built = onnx_dir(real_model_dir.parent, DEFAULT_MODEL)
     if is_exported(built, real_model_dir):

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb import themes
 from kb.access import LOCAL_ADMIN, SIGN_IN_FAILED, User, UserDirectory, UserView
 from kb.answer import ask
 from kb.base import KnowledgeBase
 from kb.cli import cli
 from kb.config import Settings
 from kb.errors import AccessDeniedError, KBError
+from kb.views import themes
 from tests.conftest import write
 
 BACKENDS = ["embedded", pytest.param("server", marks=pytest.mark.integration)]

@@ -499,7 +499,7 @@ def test_older_version_is_labelled_when_cited() -> None:
 
 
 def test_answer_evaluation_counts_whole_questions_and_single_facts(kb) -> None:  # type: ignore[no-untyped-def]
-    from kb.answer_eval import evaluate_answers
+    from kb.evaluate.answers import evaluate_answers
 
     answerable = "Hvor stor andel av de nyansatte sluttet i 2024?"
     off_topic = "Hva er satsen for kilometergodtgjørelse ved bruk av egen bil?"

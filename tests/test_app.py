@@ -130,7 +130,7 @@ def test_source_view_opens_the_whole_document_at_the_passage(ingested: Settings)
 
 
 def test_source_view_offers_the_original(ingested: Settings, mini_corpus: Path) -> None:
-    from kb import uploads
+    from kb.access import uploads
 
     source = "Halden/erfaringer/heltidskultur.md"
     uploads.keep_original(ingested, mini_corpus / source, source)
@@ -267,7 +267,7 @@ def test_ask_streams_a_generated_answer_then_shows_the_checked_one(
     ingested: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ingest.chunking import split_sentences
-    from tests.test_generator import ScriptedServer
+    from tests.test_answer_generator import ScriptedServer
 
     server = ScriptedServer()
     quoted: list[str] = []
@@ -301,7 +301,7 @@ PASSWORD = "riktig-hest-batteri"
 @pytest.fixture
 def signed_network(make_kb, mini_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:  # type: ignore[no-untyped-def]
     """mini_corpus plus an internal Sarpsborg note, users from two municipalities, and sign-in switched on."""
-    from kb.access import UserDirectory
+    from kb.access.users import UserDirectory
     from tests.conftest import write
 
     write(

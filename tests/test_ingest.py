@@ -140,7 +140,7 @@ def test_interrupted_ingest_is_repaired_by_the_next_run(tmp_path: Path, mini_cor
     # The child kills itself with SIGKILL in the middle of the run: no cleanup code gets to run.
     script = (
         "import os, signal, pathlib\n"
-        "import kb.base\nkb.base.EMBED_FLUSH = 1\n"
+        "import kb.indexer\nkb.indexer.EMBED_FLUSH = 1\n"
         "from kb.config import Settings\nfrom kb.base import KnowledgeBase\n"
         "def progress(done, total, source):\n"
         "    if done == 20:\n        os.kill(os.getpid(), signal.SIGKILL)\n"

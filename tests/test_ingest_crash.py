@@ -14,7 +14,7 @@ import pytest
 
 from kb.base import KnowledgeBase
 from kb.config import Settings
-from kb.store import Store
+from kb.store.chroma import Store
 from tests.conftest import write
 
 FILES = ("Halden/erfaringer/a.md", "Halden/erfaringer/b.md", "Halden/erfaringer/c.md")

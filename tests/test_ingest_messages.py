@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ingest.loaders import LoadError, load_path
-from kb.cli import configure_logging
+from kb.cli.context import configure_logging
 from kb.errors import EmptyIndexError
 from tests.conftest import write
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from kb.access.uploads import stage_upload, uploads_dir
 from kb.base import KnowledgeBase
 from kb.cli import cli
-from kb.uploads import stage_upload, uploads_dir
 from tests.conftest import write
 
 INTERNAL = "Sarpsborg/erfaringer/omstilling-intern.md"

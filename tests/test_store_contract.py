@@ -15,7 +15,7 @@ import pytest
 
 from kb.base import KnowledgeBase
 from kb.config import Settings
-from kb.store import Store
+from kb.store.chroma import Store
 from kb.types import Filters
 from tests.conftest import write
 

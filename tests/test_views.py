@@ -10,10 +10,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from kb import feedback, themes, uploads, views
+from kb.access import uploads
 from kb.answer import ask
 from kb.config import Settings
 from kb.types import Answer, Citation
+from kb.views import display as views
+from kb.views import feedback, themes
 from tests.conftest import write
 
 

@@ -8,7 +8,8 @@ The stages, one module each:
   NorQuAD, `selector.json`), and whether the asked fact is there at all;
 - `compose`: the extractive answer, grouped by municipality with one citation per source, or the plain
   «fant ikke» with the closest documents;
-- `generated`: an optional generator's answer, checked against its passages.
+- `generated`: an optional generator's answer, checked against its passages;
+- `generator`, `prompts`: the client for that generator (an OpenAI-compatible endpoint) and its prompt text.
 
 The default answer is extractive, so numbers, names and dates are always exactly as in the source.
 """

@@ -133,7 +133,7 @@ _FINDERS = {FIGURE: figures, DATE: dates, NAME: names}
 @lru_cache(maxsize=4096)
 def _common_word(word: str) -> bool:
     """A word a sentence may start with that is no name: a stop word, or a noun in its definite form."""
-    from kb.lexical import STOPWORDS
+    from kb.store.lexical import STOPWORDS
 
     low = word.lower()
     return low in STOPWORDS or low.endswith(("en", "et", "ene", "ane", "ing", "ingen", "het", "heten"))
@@ -149,7 +149,7 @@ def counts_of(sentence: str, noun: str, within: int = 3) -> tuple[str, ...]:
     Matched on stems, and a longer word ending in the noun counts too («fagarbeidere» counts «arbeidere»), but
     not the other way round: «helsefagarbeidere» is not counted by «fagarbeidere».
     """
-    from kb.lexical import analyse
+    from kb.store.lexical import analyse
 
     target = (analyse(noun, None) or [noun])[0]
 

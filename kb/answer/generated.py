@@ -15,10 +15,10 @@ from typing import Any
 
 from ingest.chunking import split_sentences
 from kb.answer.compose import NOT_FOUND, _Composer, compose
+from kb.answer.generator import Generator, GeneratorError
 from kb.answer.question import _stems
 from kb.answer.select import _NUMBER, Retrieved, retrieve
 from kb.answer.sentences import _BULLET, _DIRECTIVE, Span, is_directive, sentence_spans
-from kb.generator import Generator, GeneratorError
 from kb.types import Answer, Filters, Hit
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ def _passages(retrieved: Retrieved) -> list[Hit]:
 
 
 def _generate(retrieved: Retrieved, generator: Generator, extractive: Answer) -> Answer:
-    from kb.prompts import messages
+    from kb.answer.prompts import messages
 
     passages = _passages(retrieved)
     try:
@@ -191,7 +191,7 @@ class AnswerStream:
         self.answer: Answer | None = None
 
     def __iter__(self) -> Iterator[str]:
-        from kb.prompts import messages
+        from kb.answer.prompts import messages
 
         retrieved = retrieve(self._kb, self._question, self._filters)
         extractive = compose(retrieved)

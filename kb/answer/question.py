@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from kb.lexical import analyse, words
+from kb.store.lexical import analyse, words
 from kb.types import MONTHS
 
 _COMPARE = re.compile(

@@ -26,7 +26,7 @@ from kb.answer.question import (
 )
 from kb.answer.selector import features, load_selector
 from kb.answer.sentences import Span, heading_above, lead_in, sentence_spans
-from kb.sentence_cache import SentenceVectors
+from kb.store.sentence_cache import SentenceVectors
 from kb.types import Filters, Hit
 
 logger = logging.getLogger(__name__)
