@@ -54,12 +54,12 @@ test-fast: $(STAMP)  ## the quick inner loop: no real model, server or browser
 	$(BIN)/pytest -m 'not integration' -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check ingest kb tests scripts bench app.py
-	$(BIN)/ruff format --check ingest kb tests scripts bench app.py
+	$(BIN)/ruff check ingest kb tests scripts bench app.py app_pages
+	$(BIN)/ruff format --check ingest kb tests scripts bench app.py app_pages
 
 fix: $(STAMP)
-	$(BIN)/ruff check --fix ingest kb tests scripts bench app.py
-	$(BIN)/ruff format ingest kb tests scripts bench app.py
+	$(BIN)/ruff check --fix ingest kb tests scripts bench app.py app_pages
+	$(BIN)/ruff format ingest kb tests scripts bench app.py app_pages
 
 eval: setup  ## retrieval figures on the own labelled set and NorQuAD
 	$(BIN)/kb eval --norquad --sample 500

@@ -16,13 +16,35 @@ from kb.types import Answer, Citation
 
 APP = str(REPO_ROOT / "app.py")
 TIMEOUT = 60
+PAGES = {  # menu title -> page file (st.navigation), and the `?side=` slug of links from before the page URLs
+    "Søk": ("app_pages/search.py", "sok"),
+    "Spør": ("app_pages/ask.py", "spor"),
+    "Forbered samling": ("app_pages/prepare.py", "samling"),
+    "Kom i gang": ("app_pages/onboarding.py", "kom-i-gang"),
+    "Legg til dokumenter": ("app_pages/upload.py", "legg-til"),
+}
+TITLES = {
+    "Søk": "Søk i erfaringene",
+    "Spør": "Spør erfaringsbanken",
+    "Forbered samling": "Forbered samling",
+    "Kom i gang": "Kom i gang",
+    "Legg til dokumenter": "Legg til dokumenter",
+}
 
 
 def run_app(page: str | None = None) -> AppTest:
+    """The app on its start page, or on `page` chosen in the menu."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if page:
-        at.session_state["side"] = page
     at.run()
+    assert not at.exception, at.exception
+    if page:
+        go_to(at, page)
+    return at
+
+
+def go_to(at: AppTest, page: str) -> AppTest:
+    """Choose `page` in the menu (st.navigation), as a click on it does."""
+    at.switch_page(PAGES[page][0]).run()
     assert not at.exception, at.exception
     return at
 
@@ -141,6 +163,16 @@ def test_source_view_offers_the_original(ingested: Settings, mini_corpus: Path) 
     assert at.get("download_button"), "the original file is offered for download"
     button(at, "← Tilbake").click().run()
     assert at.title[0].value == "Søk i erfaringene"
+
+
+def test_another_page_in_the_menu_leaves_the_source_view(ingested: Settings) -> None:
+    at = run_app()
+    at.text_input(key="query").set_value("resultater andelen som sluttet").run()
+    button(at, "Åpne kilde").click().run()
+    assert at.header[0].value == "Introduksjonsprogram for nyansatte"
+    go_to(at, "Kom i gang")
+    assert at.title[0].value == "Kom i gang"
+    assert "Sitert avsnitt" not in texts(at)
 
 
 # --- Spør ------------------------------------------------------------------------------------------------
@@ -333,7 +365,10 @@ def sign_in(username: str, password: str) -> AppTest:
 def test_sign_in_is_required_and_a_wrong_password_gets_no_hint(signed_network: Settings) -> None:
     at = run_app()
     assert at.title[0].value == "Logg inn"
-    assert "Søk i erfaringene" not in texts(at) and not at.sidebar.radio  # nothing but the form
+    assert "Søk i erfaringene" not in texts(at)  # nothing but the form: no page, no menu, filters or user box
+    assert [t.label for t in at.text_input] == ["Brukernavn", "Passord"]
+    assert [b.label for b in at.button] == ["Logg inn"]
+    assert not at.sidebar.button and not at.sidebar.multiselect
     wrong = sign_in("kari", "feil-passord-000")
     unknown = sign_in("nils", PASSWORD)
     assert [e.value for e in wrong.error] == [e.value for e in unknown.error] == ["Feil brukernavn eller passord."]
@@ -346,7 +381,8 @@ def test_a_reader_sees_the_network_but_not_another_municipalitys_internal_docume
     at = sign_in("lise", PASSWORD)
     assert at.title[0].value == "Søk i erfaringene"
     assert "Lise (Halden, leser)" in texts(at)
-    assert "Legg til dokumenter" not in at.sidebar.radio[0].options  # a reader does not upload
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(PAGES["Legg til dokumenter"][0])  # a reader's menu has no upload page
     at.text_input(key="query").set_value("Solsikkeprosjektet årsverk").run()
     assert "Omstilling i omsorg" not in texts(at)
     assert "5 dokumenter · " in texts(at)  # the count leaves the internal note out
@@ -362,10 +398,31 @@ def test_a_contributor_sees_their_own_internal_documents_and_uploads_only_for_th
     at = sign_in("kari", PASSWORD)
     at.text_input(key="query").set_value("Solsikkeprosjektet årsverk").run()
     assert "**Omstilling i omsorg**" in texts(at)
-    at.sidebar.radio[0].set_value("Legg til dokumenter").run()
-    assert not at.exception
+    go_to(at, "Legg til dokumenter")
     assert at.selectbox(key="upload_municipality").options == ["Sarpsborg"]
     assert "Fjern et dokument (administrator)" not in texts(at)
+
+
+def test_a_reader_does_not_get_the_upload_page(signed_network: Settings) -> None:
+    at = sign_in("lise", PASSWORD)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(PAGES["Legg til dokumenter"][0])
+    at.query_params["side"] = "legg-til"  # nor through an old link
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Søk i erfaringene"
+    assert "Legg til dokumenter" not in [t.value for t in at.title]
+    assert not at.get("file_uploader")
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_old_side_links_open_their_page(ingested: Settings, page: str) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["side"] = PAGES[page][1]  # a bookmark from before the page URLs: ?side=spor
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == TITLES[page]
+    assert "side" not in at.query_params
 
 
 def test_oidc_without_its_secrets_says_what_to_configure(ingested: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -157,8 +157,9 @@ def page(server: tuple[str, Settings], request: pytest.FixtureRequest) -> Iterat
             context.close()
 
 
-def open_page(page, url: str, slug: str, title: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{url}/?side={slug}")
+def open_page(page, url: str, path: str, title: str) -> None:  # type: ignore[no-untyped-def]
+    """Open a page by its URL (`/spor`; Søk, the start page, is the root)."""
+    page.goto(f"{url}/{path}")
     page.get_by_role("heading", name=title).wait_for()
     settle(page)
 
@@ -195,7 +196,7 @@ def test_search_ask_prepare_onboard_and_upload_in_a_browser(page, server) -> Non
     print("step:", "Søk")  # shown when the test fails
     # Søk: a paraphrase finds the Sarpsborg case; its card opens the source at the passage
     first_page = time.monotonic()
-    open_page(page, url, "sok", "Søk i erfaringene")
+    open_page(page, url, "", "Søk i erfaringene")
     first_page = time.monotonic() - first_page
     page.get_by_label("Hva leter du etter?").fill("hvordan fikk de nye medarbeiderne til å bli værende?")
     first_search = time.monotonic()
@@ -271,6 +272,13 @@ def test_search_ask_prepare_onboard_and_upload_in_a_browser(page, server) -> Non
     settle(page)
     shot(page, "5b-spor-fant-ikke")
 
+    print("step:", "an old link")  # shown when the test fails
+    # a bookmark from before the page URLs (?side=spor) opens the page at its own URL
+    page.goto(f"{url}/?side=spor")
+    page.get_by_role("heading", name="Spør erfaringsbanken").wait_for()
+    expect(page).to_have_url(f"{url}/spor")
+    settle(page)
+
     print("step:", "Forbered samling")  # shown when the test fails
     # Forbered samling
     open_page(page, url, "samling", "Forbered samling")
@@ -313,7 +321,7 @@ def test_search_ask_prepare_onboard_and_upload_in_a_browser(page, server) -> Non
     shot(page, "8-legg-til")
     assert (settings.home / "uploads" / "Sarpsborg" / "erfaringer" / "seniorpermisjon.md").is_file()
 
-    open_page(page, url, "sok", "Søk i erfaringene")
+    open_page(page, url, "", "Søk i erfaringene")
     page.get_by_label("Hva leter du etter?").fill("ekstra fridager for eldre arbeidstakere")
     page.keyboard.press("Enter")
     page.get_by_text("Seniorpermisjon i Sarpsborg").first.wait_for()
@@ -365,6 +373,7 @@ def test_sign_in_and_per_municipality_access_in_a_browser(page, server) -> None:
         settle(page)
 
     page.goto(url)
+    expect(page.get_by_role("link", name="Spør")).to_have_count(0)  # no menu before sign-in
     sign_in("lise", "feil-passord-000")
     expect(page.get_by_text("Feil brukernavn eller passord.")).to_be_visible()
     shot(page, "logg-inn")
@@ -376,8 +385,20 @@ def test_sign_in_and_per_municipality_access_in_a_browser(page, server) -> None:
     expect(page.get_by_text("Omstilling i omsorg")).to_have_count(0)  # Sarpsborg's internal note
     shot(page, "leser-fra-halden")
 
+    expect(page.get_by_role("link", name="Spør")).to_be_visible()
+    page.goto(f"{url}/legg-til")  # a new session: sign in again; the reader's link does not open the upload page
+    sign_in("lise", "riktig-hest-batteri")
+    page.get_by_role("heading", name="Søk i erfaringene").wait_for()
+    expect(page.get_by_role("heading", name="Legg til dokumenter")).to_have_count(0)
+    expect(page.locator("input[type='file']")).to_have_count(0)
+    shot(page, "leser-legg-til")
+
     page.get_by_role("button", name="Logg ut").click()
     sign_in("kari", "riktig-hest-batteri")
     search("Solsikkeprosjektet årsverk hjemmetjenesten")
     expect(page.get_by_text("Omstilling i omsorg").first).to_be_visible()
     shot(page, "bidragsyter-fra-sarpsborg")
+    page.goto(f"{url}/legg-til")  # a link to a page opens it once signed in
+    sign_in("kari", "riktig-hest-batteri")
+    page.get_by_role("heading", name="Legg til dokumenter").wait_for()
+    expect(page.get_by_role("link", name="Legg til dokumenter")).to_be_visible()
