@@ -57,10 +57,13 @@ _FNR_CUE = re.compile(
 _ACCOUNT_CUE = re.compile(r"konto(?!r)", re.IGNORECASE)
 _PHONE_CUE = re.compile(r"\b(?:tlf|telefon|mobil|mob|tel|ring|sms|nr)\b|telefonnummer|mobilnummer", re.IGNORECASE)
 _PREFIX = r"(?:\(\+47\)|\(0047\)|\+47|0047)[ \u00a0]?"
+# A phone number stands alone: eight digits glued to letters belong to a file name, hash or case number.
+_LETTER_BEFORE, _LETTER_AFTER = r"(?<![^\W\d_])", r"(?![^\W\d_])"
 _PHONE = re.compile(
-    rf"(?:(?<![\w+])({_PREFIX})|{_START})"
+    rf"(?:(?<![\w+])({_PREFIX})|{_START}{_LETTER_BEFORE})"
     + rf"(\d{{8}}|\d\d{_SEP}\d\d{_SEP}\d\d{_SEP}\d\d|\d{{3}}{_SEP}\d\d{_SEP}\d{{3}}|(\d{{4}}){_SEP}\d{{4}})"
     + _END
+    + _LETTER_AFTER
 )
 _AMOUNT_AFTER = re.compile(r"\s*(?:,-|kr\b|kr\.|kroner|nok\b|mill|årsverk|%|prosent|timer\b|ansatte)", re.IGNORECASE)
 _AMOUNT_BEFORE = re.compile(r"(?:\bkr\.?|\bnok|kroner)\s*$", re.IGNORECASE)

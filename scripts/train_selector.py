@@ -35,7 +35,7 @@ import numpy as np
 
 from ingest.chunking import split_sentences
 from kb.answer.question import _question_stems, _stems, read_question
-from kb.answer.select import _overlap
+from kb.answer.score import _overlap
 from kb.answer.selector import FEATURES, WEIGHTS, features
 
 REPO = Path(__file__).resolve().parents[1]

@@ -573,7 +573,7 @@ def test_the_answers_idf_comes_from_the_snapshot_and_equals_a_recount(kb) -> Non
     from collections import Counter
 
     from kb.answer.question import _stems
-    from kb.answer.select import idf_table
+    from kb.answer.score import idf_table
 
     lexical = kb.lexical()
     assert lexical.stem_df  # counted when the snapshot was built, not in each new process

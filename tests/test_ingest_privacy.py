@@ -37,6 +37,12 @@ def test_numbers_that_are_not_phones_are_kept(text: str) -> None:
     assert mask_personal_data(text).text == text
 
 
+@pytest.mark.parametrize("text", ["Dokument nq-de93477840e2.", "Sak ab41234567 er lukket.", "Fil id41234567.txt"])
+def test_digits_inside_an_identifier_are_no_phone_number(text: str) -> None:
+    # eight digits glued to letters are part of a file name, hash or case number, not a number to call
+    assert mask_personal_data(text).text == text
+
+
 def test_email_is_masked() -> None:
     result = mask_personal_data("Skriv til hr.raadgiver@sarpsborg.kommune.no for mer.")
     assert result.text == "Skriv til [e-post] for mer."

@@ -4,8 +4,8 @@ The stages, one module each:
 - `question`: what is asked (a figure, a date, a name, a measure, a result, a comparison, an overview), the
   municipalities and years it names, its words in the store's spelling (nynorsk too);
 - `sentences`: the verbatim sentences of a stored chunk;
-- `select`: the documents to read and how well each sentence answers the question (a model learned on
-  NorQuAD, `selector.json`), and whether the asked fact is there at all;
+- `score`: how well each sentence answers the question (a model learned on NorQuAD, `selector.json`);
+- `select`: the documents to read, and whether the asked fact is there at all;
 - `compose`: the extractive answer, grouped by municipality with one citation per source, or the plain
   «fant ikke» with the closest documents;
 - `generated`: an optional generator's answer, checked against its passages;
@@ -17,18 +17,8 @@ The default answer is extractive, so numbers, names and dates are always exactly
 from kb.answer.compose import NOT_FOUND, compose
 from kb.answer.generated import AnswerStream, ask, ask_stream, check_generated
 from kb.answer.question import in_store_spelling, is_comparison, named_municipalities
-from kb.answer.select import (
-    Candidate,
-    Retrieved,
-    document_chunks,
-    focus,
-    idf_table,
-    min_score,
-    novelty,
-    retrieve,
-    score_sentences,
-    sentence_cache,
-)
+from kb.answer.score import Candidate, idf_table, score_sentences, sentence_cache
+from kb.answer.select import Retrieved, document_chunks, focus, min_score, novelty, retrieve
 from kb.answer.sentences import Span, is_directive, sentence_spans
 
 __all__ = [

@@ -18,7 +18,8 @@ from ingest.roles import BACKGROUND, GOAL, LESSON
 from ingest.roles import MEASURE as MEASURE_ROLE
 from ingest.roles import RESULT as RESULT_ROLE
 from kb.answer.question import DATE, FIGURE, MEASURE, NAME, RESULT, Question
-from kb.answer.select import _NUMBER, MAX_SECTIONS, MAX_SOURCES, SECONDARY, Candidate, Retrieved
+from kb.answer.score import _NUMBER, Candidate
+from kb.answer.select import MAX_SECTIONS, MAX_SOURCES, SECONDARY, Retrieved
 from kb.answer.sentences import Span
 from kb.types import RELATED_HEADING, Answer, Citation, Hit
 

@@ -17,7 +17,8 @@ from ingest.chunking import split_sentences
 from kb.answer.compose import NOT_FOUND, _Composer, compose
 from kb.answer.generator import Generator, GeneratorError
 from kb.answer.question import _stems
-from kb.answer.select import _NUMBER, Retrieved, retrieve
+from kb.answer.score import _NUMBER
+from kb.answer.select import Retrieved, retrieve
 from kb.answer.sentences import _BULLET, _DIRECTIVE, Span, is_directive, sentence_spans
 from kb.types import Answer, Filters, Hit
 

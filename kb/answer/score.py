@@ -1,0 +1,225 @@
+"""How well each sentence of the retrieved chunks answers a question.
+
+Two scores per sentence: `relevance` (cosine and keyword overlap: how close it is to the question's topic, part
+of the refusal signal in kb.answer.select) and `score` (the learned selector's probability that it holds the
+answer, kb.answer.selector: what the answer picks by).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kb.answer.facts import mentions_year, new_items, sentence_role, states_goal
+from kb.answer.question import (
+    Question,
+    _question_stems,
+    _stems,
+    read_question,
+)
+from kb.answer.selector import features, load_selector
+from kb.answer.sentences import Span, heading_above, sentence_spans
+from kb.store.sentence_cache import SentenceVectors
+from kb.types import Filters, Hit
+
+KEYWORD_WEIGHT = 0.3  # weight of keyword overlap beside the sentence cosine in a sentence's relevance
+EMBED_LIMIT = 48  # sentences embedded per question when ingest has not: ~0.5 s on 2 cores
+CHUNK_PRIOR = 0.5  # weight of the chunk's fused search score when choosing sentences to embed
+# NOTE: part of the refusal signal the threshold above was calibrated on (a sentence with a figure counts 0.01
+# closer); it no longer chooses sentences, the selector does.
+NUMBER_BONUS = 0.01
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A sentence with its scores."""
+
+    span: Span
+    cosine: float = 0.0
+    overlap: float = 0.0
+    relevance: float = 0.0  # cosine + keyword overlap: how close to the question's topic (the refusal signal)
+    score: float = 0.0  # P(the sentence holds the answer), from the learned selector: what the answer picks by
+    items: tuple[str, ...] = ()  # items of the asked type (figures, dates, names) the question does not say
+    year: bool = True  # names a year the question asks about (True when it asks about none)
+    role: str = ""  # the sentence's role: background, measure, result, lesson, goal (kb.answer.facts)
+    about: bool = True  # its chunk, heading or document names what the question names (True if it names none)
+    retrieved: bool = True  # its chunk was found by the search (not only read as the rest of a document)
+    goal: bool = False  # states a goal or a plan («skal», «innen 2026»), not what happened
+
+
+# --- scoring -----------------------------------------------------------------------------------------------
+def min_answerable(kb: Any) -> float:
+    """The selector probability a typed answer must reach: calibrated on NorQuAD for the e5 model.
+
+    The offline hash embedder (tests, demos) has other cosines than the model the selector learned from; there
+    a typed question only needs a sentence that holds the asked item.
+    """
+    if str(kb.settings.embed_model).lower() == "hash":
+        return 0.0
+    return load_selector().answerable
+
+
+_MEMORY_ONLY: dict[str, SentenceVectors] = {}
+
+
+def sentence_cache(kb: Any) -> SentenceVectors:
+    """The knowledge base's sentence-vector cache (kb.store.sentence_cache), or one in memory for this model."""
+    cache = getattr(kb, "sentence_vectors", None)
+    if isinstance(cache, SentenceVectors):
+        return cache
+    model = str(kb.settings.embed_model)
+    if model not in _MEMORY_ONLY:
+        _MEMORY_ONLY[model] = SentenceVectors(Path(), model, persist=False)
+    return _MEMORY_ONLY[model]
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    na = math.sqrt(sum(x * x for x in a)) or 1.0
+    nb = math.sqrt(sum(y * y for y in b)) or 1.0
+    return dot / (na * nb)
+
+
+_IDF: dict[str, tuple[str, dict[str, float], float]] = {}
+
+
+def visible_texts(kb: Any, lexical: Any) -> list[str]:
+    """The stored chunk texts the reader may see (kb.access.view.UserView.visible_to), all of them otherwise."""
+    scope = getattr(kb, "visible_to", None)
+    keep = lexical.mask(Filters(visible_to=scope)) if scope is not None else None
+    return lexical.texts if keep is None else [t for t, ok in zip(lexical.texts, keep, strict=True) if ok]
+
+
+def idf_table(kb: Any) -> tuple[dict[str, float], float]:
+    """Inverse document frequency of every stem over the chunks the reader may see, and the value for unseen stems.
+
+    NOTE: per reader (kb.access.view.UserView.visible_to): counted over every chunk, `novelty` would tell a user
+    whether a word occurs in another municipality's internal documents.
+    """
+    lexical = kb.lexical()
+    scope = getattr(kb, "visible_to", None)
+    key = f"{kb.settings.store_dir}|{kb.store.name}|{scope}"
+    cached = _IDF.get(key)
+    if cached is not None and cached[0] == lexical.revision:
+        return cached[1], cached[2]
+    if scope is None and lexical.stem_df is not None:
+        counts: Mapping[str, int] = lexical.stem_df  # counted when the snapshot was built
+        n = max(len(lexical), 1)
+    else:  # a reader who may not see every chunk: their own counts (cached per revision and reader)
+        texts = visible_texts(kb, lexical)
+        counts = Counter()
+        for text in texts:
+            counts.update(_stems(text))
+        n = max(len(texts), 1)
+    table = {stem: math.log((n + 1) / (c + 0.5)) for stem, c in counts.items()}
+    unseen = math.log((n + 1) / 0.5)
+    _IDF[key] = (lexical.revision, table, unseen)
+    return table, unseen
+
+
+def _overlap(q_stems: frozenset[str], s_stems: frozenset[str], idf: dict[str, float], unseen: float) -> float:
+    """IDF-weighted share of the question's content words found in the sentence."""
+    total = sum(idf.get(t, unseen) for t in q_stems)
+    return sum(idf.get(t, unseen) for t in q_stems & s_stems) / total if total else 0.0
+
+
+def _about(names: Sequence[str], context: str) -> bool:
+    """Whether the text names one of the things a question names (every word of it, as stems)."""
+    if not names:
+        return True
+    stems = _stems(context)
+    return any(_stems(name) <= stems for name in names)
+
+
+def score_sentences(
+    kb: Any,
+    question: str | Question,
+    hits: Sequence[Hit],
+    ignore_words: Sequence[str] = (),
+    *,
+    per_municipality: int = 0,
+) -> list[Candidate]:
+    """The sentences of the hits, scored against the question, best first (by `relevance`).
+
+    relevance = cosine(question, sentence) + KEYWORD_WEIGHT * IDF-weighted share of the question's content
+    words (stems) found in the sentence: how close it is to the question's topic, which decides refusal.
+    Municipality names in the question are left out of the overlap: they decide scope, not relevance.
+    `score` is the learned selector's probability that the sentence holds the answer (kb.answer.selector):
+    what the answer picks by. To keep an answer under a second on two cores, only the EMBED_LIMIT most
+    promising sentences (keyword overlap and their chunk's search score) are embedded when ingest has not;
+    with `per_municipality`, that many per municipality are embedded first.
+    """
+    asked = question if isinstance(question, Question) else read_question(question)
+    spans: list[Span] = []
+    seen: set[tuple[str, str]] = set()
+    for rank, hit in enumerate(hits):
+        for span in sentence_spans(hit, rank):
+            key = (hit.source, span.display)
+            if key not in seen:  # chunks overlap: the same sentence in two chunks is read once
+                seen.add(key)
+                spans.append(span)
+    if not spans:
+        return []
+    idf, unseen = idf_table(kb)
+    q_stems = _question_stems(asked.text, idf, ignore_words)
+    overlaps = [_overlap(q_stems, _stems(s.display), idf, unseen) for s in spans]
+    prior = [o + CHUNK_PRIOR * s.hit.score for s, o in zip(spans, overlaps, strict=True)]
+    order = sorted(range(len(spans)), key=lambda i: -prior[i])
+    cache = sentence_cache(kb)
+    known = cache.known(s.display for s in spans)
+    chosen: list[int] = []
+    if per_municipality:
+        taken: Counter[str] = Counter()
+        for i in order:
+            if taken[spans[i].hit.municipality] < per_municipality:
+                taken[spans[i].hit.municipality] += 1
+                chosen.append(i)
+    picked = set(chosen)
+    chosen += [i for i in order if i not in picked]
+    # Sentences embedded at ingest are all scored; the others only up to the budget, the most promising first.
+    budget = EMBED_LIMIT * 3 // 2 if per_municipality else EMBED_LIMIT
+    missing = [i for i in chosen if spans[i].display not in known][:budget]
+    if missing:
+        known.update(cache.add([spans[i].display for i in missing], kb.embedder.get_text_embedding_batch))
+    chosen = [i for i in chosen if spans[i].display in known]
+    if not chosen:
+        return []
+    q_vector = kb.embed_query(asked.text)
+    cosines = {i: _cosine(q_vector, known[spans[i].display]) for i in chosen}
+    best_cosine = max(cosines.values())
+    best_overlap = max(overlaps[i] for i in chosen)
+    selector = load_selector()
+    out = []
+    for i in chosen:
+        span = spans[i]
+        text = span.display
+        context = f"{span.hit.text} {span.hit.heading} {span.hit.title}"
+        heading = heading_above(span.hit.text, span.start, "")
+        role = sentence_role(
+            text, heading or span.hit.heading, "" if heading else str(span.hit.metadata.get("role", ""))
+        )
+        items = new_items(asked.asks, text, asked.text, asked.unit, asked.counted)
+        values = features(asked, text, cosines[i], overlaps[i], best_cosine, best_overlap, items)
+        out.append(
+            Candidate(
+                span,
+                cosine=cosines[i],
+                overlap=overlaps[i],
+                relevance=cosines[i] + KEYWORD_WEIGHT * overlaps[i] + (NUMBER_BONUS if _NUMBER.search(text) else 0.0),
+                score=selector.probability(values),
+                items=items,
+                year=not asked.years or mentions_year(f"{text} {span.hit.heading} {span.hit.title}", asked.years),
+                role=role,
+                about=_about(asked.names, context),
+                goal=states_goal(text),
+            )
+        )
+    out.sort(key=lambda c: (-c.relevance, c.span.order))
+    return out
