@@ -402,6 +402,9 @@ class KnowledgeBase:
                     visibility=str(meta.get("visibility", "")),
                 )
                 self.rebuild_lexical()
+                from kb.indexer import forget_sentences
+
+                forget_sentences(self, self.store.take_gone())
             elif interrupted:  # nothing to remove, but an earlier write was left uncommitted
                 self.store.bump_revision()
                 self.rebuild_lexical()

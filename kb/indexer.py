@@ -88,6 +88,8 @@ class IngestTarget(Protocol):
 
     def lexical(self) -> LexicalIndex: ...  # noqa: D102
 
+    def chunks_of(self, source: str) -> list[tuple[str, dict[str, Scalar]]]: ...  # noqa: D102
+
     def lexical_in_step(self) -> bool: ...  # noqa: D102
 
     def rebuild_lexical(self, revision: str | None = None) -> LexicalIndex: ...  # noqa: D102
@@ -249,6 +251,7 @@ def ingest(
             if changed or interrupted or not kb.lexical_in_step():
                 kb.store.bump_revision()
                 kb.rebuild_lexical()
+            forget_sentences(kb, kb.store.take_gone())
             kb.end_journal()  # not reached when a step above failed: the next run or search commits
         report.seconds = time.perf_counter() - started
     if dry_run:
@@ -435,15 +438,43 @@ def _warm_sentences(kb: IngestTarget, files: Sequence[PreparedFile]) -> int:
     return cache_sentences(kb, ((c.id, c.text, p.source, c.metadata) for p in files for c in p.chunks))
 
 
-def cache_sentences(kb: IngestTarget, chunks: Iterable[tuple[str, str, str, Mapping[str, Scalar]]]) -> int:
-    """Embed the sentences (kb.answer.sentence_spans) of (id, text, source, metadata) chunks the cache lacks."""
-    from kb.answer import sentence_cache, sentence_spans
+def _sentences(chunks: Iterable[tuple[str, str, str, Mapping[str, Scalar]]]) -> dict[str, None]:
+    """The answer sentences of (id, text, source, metadata) chunks, as the sentence cache keys them."""
+    from kb.answer import sentence_spans
     from kb.types import Hit
 
     texts: dict[str, None] = {}
     for chunk_id, text, source, meta in chunks:
         hit = Hit(id=chunk_id, text=text, source=source, score=0.0, metadata=dict(meta))
         texts.update((span.display, None) for span in sentence_spans(hit))
+    return texts
+
+
+def forget_sentences(kb: IngestTarget, gone: Sequence[tuple[str, str, Mapping[str, Scalar]]]) -> int:
+    """Drop from the sentence cache the sentences of deleted chunks that their documents no longer hold.
+
+    `gone`: (id, text, metadata) of the chunks the store deleted (Store.take_gone). A sentence another
+    version of the same document still holds keeps its vector; one that only another document holds is
+    embedded again when next needed (the next `kb ingest` or an answer). Returns how many vectors went.
+    """
+    from ingest.privacy import mask_source
+    from kb.answer import sentence_cache
+
+    if not gone:
+        return 0
+    sources = {str(meta.get("source", "")) for _, _, meta in gone}
+    sources |= {mask_source(s) for s in sources}  # a document masked after the fact keeps its place
+    kept = [(str(m.get("source", "")), t, m) for s in sources for t, m in kb.chunks_of(s)]
+    still = _sentences((f"{source}#{n}", text, source, meta) for n, (source, text, meta) in enumerate(kept))
+    left = _sentences((i, t, str(m.get("source", "")), m) for i, t, m in gone)
+    return sentence_cache(kb).forget(t for t in left if t not in still)
+
+
+def cache_sentences(kb: IngestTarget, chunks: Iterable[tuple[str, str, str, Mapping[str, Scalar]]]) -> int:
+    """Embed the sentences (kb.answer.sentence_spans) of (id, text, source, metadata) chunks the cache lacks."""
+    from kb.answer import sentence_cache
+
+    texts = _sentences(chunks)
     cache = sentence_cache(kb)
     known = cache.known(texts)
     missing = [t for t in texts if t not in known]

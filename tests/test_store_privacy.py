@@ -15,6 +15,7 @@ from kb.cli.backup import export_store
 from kb.config import Settings
 from kb.views import feedback
 from tests.test_ingest_privacy_forms import D_NUMBER, FNR, H_NUMBER, MISTYPED, fnr_from
+from tests.test_store_sentence_cache import cached_keys
 
 FNR2 = fnr_from("150391456")  # 15 March 1991
 FNR3 = fnr_from("311299876")
@@ -217,6 +218,12 @@ def test_ingest_masks_what_an_earlier_version_stored_in_clear(make_kb, settings:
     meta = {"source": source, "title": f"Sak {FNR}", "municipality": "Halden", "content_hash": "abc", "chunk_index": 0}
     kb.store.add_records([(Record("old-id", text, meta), kb.embedder.get_text_embedding(text))])
     kb.store.bump_revision()
+    from kb.indexer import cache_sentences
+    from kb.store.sentence_cache import _key
+
+    cache_sentences(kb, [("old-id", text, source, meta)])  # as the earlier version's ingest did
+    unmasked = _key(f"Deltakeren med fødselsnummer {FNR} ringte fra 41234567.")
+    assert unmasked in cached_keys(settings.home)
     (settings.home / "originals" / "Halden" / "erfaringer").mkdir(parents=True)
     (settings.home / "originals" / source).write_text(text, encoding="utf-8")
     settings.audit_file.write_text(f'{{"action": "add", "source": "{source}"}}\n', encoding="utf-8")
@@ -229,3 +236,5 @@ def test_ingest_masks_what_an_earlier_version_stored_in_clear(make_kb, settings:
     hits = make_kb().search("heltidsandelen", k=3)
     assert [h.source for h in hits] == ["Halden/erfaringer/sak-[fødselsnummer].md"]
     assert hits[0].text.startswith("Deltakeren med fødselsnummer [fødselsnummer] ringte fra [telefon].")
+    # The hash of the sentence in clear would let anyone holding the masked text try every fødselsnummer.
+    assert unmasked not in cached_keys(settings.home)

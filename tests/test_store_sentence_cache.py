@@ -77,3 +77,42 @@ def test_ingest_fills_the_cache_and_answers_then_embed_no_sentences(  # type: ig
     answer = ask(fresh, "Hvordan fikk Sarpsborg nyansatte til å bli?")
     assert answer.answered and answer.citations
     assert batches == []
+
+
+def cached_keys(home: Path) -> set[str]:
+    """The keys (hashes of sentence texts) the cache file holds, for every model."""
+    import sqlite3
+
+    with sqlite3.connect(home / "cache" / "sentences.sqlite") as db:
+        return {key for (key,) in db.execute("SELECT key FROM vectors")}
+
+
+def test_removed_and_replaced_sentences_leave_the_cache(make_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # NOTE: a key is the hash of a sentence: kept after the sentence left the base, it answers «was this ever
+    # written here?» for anyone who can guess the sentence, and a vector can be read back towards its text.
+    from kb.store.sentence_cache import _key
+
+    root = tmp_path / "docs"
+    (root / "Råde" / "erfaringer").mkdir(parents=True)
+    gone = root / "Råde" / "erfaringer" / "borte.md"
+    gone.write_text("# Borte\n\nKodeordet zebrafinke står bare her i teksten.\n")
+    changed = root / "Råde" / "erfaringer" / "endret.md"
+    both = "Denne setningen står i begge versjoner."
+    changed.write_text(f"# Endret\n\nFørste versjon nevner gammelkode sjiraff her.\n\n{both}\n")
+    kb = make_kb()
+    kb.ingest([root])
+    home = kb.settings.home
+    before = cached_keys(home)
+    assert {_key("Kodeordet zebrafinke står bare her i teksten."), _key(both)} <= before
+
+    changed.write_text(f"# Endret\n\nAndre versjon nevner noe annet her.\n\n{both}\n")
+    make_kb().ingest([root])
+    make_kb().remove("Råde/erfaringer/borte.md")
+
+    after = cached_keys(home)
+    assert _key("Kodeordet zebrafinke står bare her i teksten.") not in after
+    assert _key("Første versjon nevner gammelkode sjiraff her.") not in after
+    assert {_key("Andre versjon nevner noe annet her."), _key(both)} <= after
+    # Not in the file's free pages or its write-ahead log either.
+    gone_key = _key("Kodeordet zebrafinke står bare her i teksten.").encode()
+    assert not [p.name for p in (home / "cache").iterdir() if gone_key in p.read_bytes()]

@@ -213,6 +213,7 @@ class Store:
         self.is_server = bool(settings.chroma_url)
         self._settings = settings
         self._deleted: list[str] = []  # chunk ids deleted and not yet erased from the files (see erase())
+        self._gone: list[tuple[str, str, dict[str, Scalar]]] = []  # (id, text, metadata) of chunks deleted
         self._open()
         self._synced = self.revision()
 
@@ -454,20 +455,32 @@ class Store:
     def delete_other_versions(self, source: str, keep_hash: str) -> None:
         """Remove chunks of `source` that belong to any version but `keep_hash` (erased by `erase()`)."""
         where = {"$and": [{"source": source}, {"content_hash": {"$ne": keep_hash}}]}
-        ids = self._collection.get(where=where, include=[])["ids"]
-        if ids:
-            self._collection.delete(ids=ids)
-            self._deleted.extend(ids)
+        ids = self._delete(self._collection.get(where=where, include=["documents", "metadatas"]))
+        self._deleted.extend(ids)
 
     @_server_errors
     def remove(self, source: str) -> int:
         """Delete all chunks of a source, and erase their text from the store's files; returns how many."""
-        ids = self._collection.get(where={"source": source}, include=[])["ids"]
+        ids = self._delete(self._collection.get(where={"source": source}, include=["documents", "metadatas"]))
         if ids:
-            self._collection.delete(ids=ids)
             self._deleted.extend(ids)
             self.erase()
         return len(ids)
+
+    def _delete(self, got: Any) -> list[str]:
+        """Delete the chunks a `get` returned, remembering their text for `take_gone`; returns their ids."""
+        ids = list(got["ids"])
+        if ids:
+            self._collection.delete(ids=ids)
+            texts = got.get("documents") or [""] * len(ids)
+            metadatas = got.get("metadatas") or [{}] * len(ids)
+            self._gone.extend((i, t or "", dict(m or {})) for i, t, m in zip(ids, texts, metadatas, strict=True))
+        return ids
+
+    def take_gone(self) -> list[tuple[str, str, dict[str, Scalar]]]:
+        """The (id, text, metadata) of the chunks deleted since the last call: what derived caches must drop."""
+        gone, self._gone = self._gone, []
+        return gone
 
     def erase_deleted(self) -> None:
         """Erase the traces of chunks deleted by a run that stopped before its `erase` (erase.erase_deleted)."""

@@ -68,6 +68,35 @@ class SentenceVectors:
         self._write(rows)
         return rows
 
+    def forget(self, texts: Iterable[str]) -> int:
+        """Delete the vectors of these texts, for every model, from memory and from the file; returns how many.
+
+        For sentences that have left the store (a removed or replaced document, text masked after the fact):
+        a key is the hash of a sentence, so a key kept answers «was this ever written here?» for anyone who can
+        guess the sentence (a fødselsnummer in a known sentence can be tried number by number). Deleted rows are
+        overwritten with zeros (`secure_delete`) and the write-ahead log is emptied, so the file keeps no copy.
+        """
+        keys = list(dict.fromkeys(_key(t) for t in texts))
+        with self._lock:
+            for text in [t for t in self._memory if _key(t) in set(keys)]:
+                del self._memory[text]
+        if not keys or self._broken or not self.path.exists():
+            return 0
+        removed = 0
+        try:
+            with contextlib.closing(self._connect()) as db:
+                db.execute("PRAGMA secure_delete=ON")
+                with db:
+                    for start in range(0, len(keys), 500):  # SQLite's limit on bound parameters
+                        batch = keys[start : start + 500]
+                        removed += db.execute(
+                            f"DELETE FROM vectors WHERE key IN ({','.join('?' * len(batch))})", batch
+                        ).rowcount
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+        return removed
+
     # --- storage ---------------------------------------------------------------------------------------
     def _remember(self, rows: dict[str, list[float]]) -> None:
         with self._lock:
