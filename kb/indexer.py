@@ -88,8 +88,6 @@ class IngestTarget(Protocol):
 
     def lexical(self) -> LexicalIndex: ...  # noqa: D102
 
-    def chunks_of(self, source: str) -> list[tuple[str, dict[str, Scalar]]]: ...  # noqa: D102
-
     def lexical_in_step(self) -> bool: ...  # noqa: D102
 
     def rebuild_lexical(self, revision: str | None = None) -> LexicalIndex: ...  # noqa: D102
@@ -464,7 +462,12 @@ def forget_sentences(kb: IngestTarget, gone: Sequence[tuple[str, str, Mapping[st
         return 0
     sources = {str(meta.get("source", "")) for _, _, meta in gone}
     sources |= {mask_source(s) for s in sources}  # a document masked after the fact keeps its place
-    kept = [(str(m.get("source", "")), t, m) for s in sources for t, m in kb.chunks_of(s)]
+    lexical = kb.lexical()  # one pass over the store, whatever the number of documents
+    kept = [
+        (str(m["source"]), t, m)
+        for t, m in zip(lexical.texts, lexical.metadatas, strict=True)
+        if m.get("source") in sources
+    ]
     still = _sentences((f"{source}#{n}", text, source, meta) for n, (source, text, meta) in enumerate(kept))
     left = _sentences((i, t, str(m.get("source", "")), m) for i, t, m in gone)
     return sentence_cache(kb).forget(t for t in left if t not in still)
