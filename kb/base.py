@@ -147,6 +147,9 @@ class KnowledgeBase:
                 self.store.bump_revision()
                 self.rebuild_lexical()
                 self.store.erase_deleted()  # the old text of files it had replaced, before its own erase ran
+                from kb.indexer import forget_sentences
+
+                forget_sentences(self, self.store.take_gone())
                 self.end_journal()
                 return True
         except (StoreLockedError, OSError) as exc:

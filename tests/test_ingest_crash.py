@@ -177,3 +177,10 @@ def test_text_a_stopped_run_replaced_is_erased_by_the_repair(tmp_path: Path, mon
     KnowledgeBase(settings).search("heltid", k=1)  # a reader finds the journal and repairs
     raw = b"".join(p.read_bytes() for p in settings.store_dir.rglob("*") if p.is_file())
     assert b"Solsikkeprosjektet" not in raw
+    # nor the sentence cache: the key of the replaced sentence goes with it
+    from kb.store.sentence_cache import _key
+    from tests.test_store_sentence_cache import cached_keys
+
+    keys = cached_keys(settings.home)
+    assert _key("Halden kommune skriver om heltid i hjemmetjenesten.") in keys
+    assert _key("Halden kommune skriver om Solsikkeprosjektet i hjemmetjenesten.") not in keys

@@ -8,11 +8,13 @@ A removed document, or the old version of a replaced file, must leave no trace: 
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -64,27 +66,44 @@ def _erase(path: Path, ids: Sequence[str]) -> int:
     return deleted
 
 
-def erase_deleted(store_dir: Path) -> int:
-    """Erase the queued writes of every chunk Chroma has deleted but the queue still holds; returns rows deleted.
+def deleted_chunks(store_dir: Path) -> list[tuple[str, str, dict[str, Any]]]:
+    """(id, text, metadata) of every chunk Chroma has deleted whose queued write still holds its text.
 
     A run stopped between Chroma's delete and `erase` leaves no list of what it deleted; Chroma's own tables
-    tell it: an id with a DELETE in the queue that the embeddings table no longer holds.
+    tell it: an id with a DELETE in the queue that the embeddings table no longer holds. The text is that of
+    its last queued write.
     """
     path = store_dir / SQLITE_FILE
     if not path.is_file():
-        return 0
+        return []
     marks = ",".join("?" * len(_WRITES))
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
     try:
-        deleted = [
-            row[0]
-            for row in db.execute(
-                "SELECT DISTINCT q.id FROM embeddings_queue q WHERE q.operation = 3 AND NOT EXISTS "
-                "(SELECT 1 FROM embeddings e WHERE e.embedding_id = q.id) AND EXISTS "
-                f"(SELECT 1 FROM embeddings_queue w WHERE w.id = q.id AND w.operation IN ({marks}))",
-                _WRITES,
-            )
-        ]
+        rows = db.execute(
+            "SELECT w.id, w.metadata FROM embeddings_queue w WHERE w.operation IN "
+            f"({marks}) AND EXISTS (SELECT 1 FROM embeddings_queue d WHERE d.id = w.id AND d.operation = 3) "
+            "AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.embedding_id = w.id) ORDER BY w.seq_id",
+            _WRITES,
+        ).fetchall()
+    except sqlite3.Error:  # a store Chroma has not written a queue to
+        rows = []
     finally:
         db.close()
-    return erase(store_dir, deleted)
+    last: dict[str, tuple[str, dict[str, Any]]] = {}
+    for chunk_id, raw in rows:
+        try:
+            meta = dict(json.loads(raw or "{}"))
+        except (ValueError, TypeError):
+            meta = {}
+        text = str(meta.pop("chroma:document", "") or "")
+        last[chunk_id] = (text, meta)
+    return [(chunk_id, text, meta) for chunk_id, (text, meta) in last.items()]
+
+
+def erase_deleted(store_dir: Path, chunks: Sequence[tuple[str, str, dict[str, Any]]] | None = None) -> int:
+    """Erase the queued writes of every chunk Chroma has deleted but the queue still holds; returns rows deleted.
+
+    `chunks`: what `deleted_chunks` found, when the caller has read it already.
+    """
+    found = deleted_chunks(store_dir) if chunks is None else chunks
+    return erase(store_dir, [chunk_id for chunk_id, _, _ in found])
