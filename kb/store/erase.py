@@ -85,7 +85,9 @@ def deleted_chunks(store_dir: Path) -> list[tuple[str, str, dict[str, Any]]]:
             "AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.embedding_id = w.id) ORDER BY w.seq_id",
             _WRITES,
         ).fetchall()
-    except sqlite3.Error:  # a store Chroma has not written a queue to
+    except sqlite3.OperationalError as exc:  # a store Chroma has not written a queue to
+        if "no such table" not in str(exc):
+            raise
         rows = []
     finally:
         db.close()

@@ -77,8 +77,9 @@ class SentenceVectors:
         overwritten with zeros (`secure_delete`) and the write-ahead log is emptied, so the file keeps no copy.
         """
         keys = list(dict.fromkeys(_key(t) for t in texts))
+        wanted = set(keys)
         with self._lock:
-            for text in [t for t in self._memory if _key(t) in set(keys)]:
+            for text in [t for t in self._memory if _key(t) in wanted]:
                 del self._memory[text]
         if not keys or self._broken or not self.path.exists():
             return 0
