@@ -147,9 +147,9 @@ class KnowledgeBase:
                 self.store.bump_revision()
                 self.rebuild_lexical()
                 self.store.erase_deleted()  # the old text of files it had replaced, before its own erase ran
-                from kb.indexer import forget_sentences
+                from kb.indexer import forget_deleted
 
-                forget_sentences(self, self.store.take_gone())
+                forget_deleted(self)
                 self.end_journal()
                 return True
         except (StoreLockedError, OSError) as exc:
@@ -405,9 +405,9 @@ class KnowledgeBase:
                     visibility=str(meta.get("visibility", "")),
                 )
                 self.rebuild_lexical()
-                from kb.indexer import forget_sentences
+                from kb.indexer import forget_deleted
 
-                forget_sentences(self, self.store.take_gone())
+                forget_deleted(self)
             elif interrupted:  # nothing to remove, but an earlier write was left uncommitted
                 self.store.bump_revision()
                 self.rebuild_lexical()

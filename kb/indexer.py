@@ -243,13 +243,12 @@ def ingest(
         # A run killed after writing a file but before this point left chunks BM25 has not seen: a run that
         # then finds every file unchanged must still bring BM25 in step, so check instead of trusting `changed`.
         if not dry_run:
-            kb.store.erase()  # old versions of replaced files leave no trace in the store's files
             if interrupted:
-                kb.store.erase_deleted()  # and those a stopped run replaced before it could erase them
+                kb.store.erase_deleted()  # what a stopped run replaced before it could erase it
             if changed or interrupted or not kb.lexical_in_step():
                 kb.store.bump_revision()
                 kb.rebuild_lexical()
-            forget_sentences(kb, kb.store.take_gone())
+            forget_deleted(kb)
             kb.end_journal()  # not reached when a step above failed: the next run or search commits
         report.seconds = time.perf_counter() - started
     if dry_run:
@@ -446,6 +445,17 @@ def _sentences(chunks: Iterable[tuple[str, str, str, Mapping[str, Scalar]]]) -> 
         hit = Hit(id=chunk_id, text=text, source=source, score=0.0, metadata=dict(meta))
         texts.update((span.display, None) for span in sentence_spans(hit))
     return texts
+
+
+def forget_deleted(kb: IngestTarget) -> None:
+    """After a write: erase what the store's files keep of the chunks it deleted, and forget their sentences.
+
+    Every write that deletes or replaces chunks ends with this (ingest, remove, import, the repair of a stopped
+    write), so old versions and removed documents leave no trace in the store's files or the sentence cache.
+    Call it once BM25 holds what the store holds: the sentences a document still has are read from there.
+    """
+    kb.store.erase()
+    forget_sentences(kb, kb.store.take_gone())
 
 
 def forget_sentences(kb: IngestTarget, gone: Sequence[tuple[str, str, Mapping[str, Scalar]]]) -> int:

@@ -120,6 +120,13 @@ def test_import_replaces_other_versions_and_keeps_other_documents(
     assert "Råde/erfaringer/lokal.md" in files
     assert not any("bemanningsplaner" in r.text for r, _ in target.store.records())
     assert target.search("coaching for ledere", k=1, mode="bm25")[0].source == "Råde/erfaringer/lokal.md"
+    # The replaced version leaves no trace: not in the store's files, not in the sentence cache.
+    from kb.store.sentence_cache import _key
+    from tests.test_store_sentence_cache import cached_keys
+
+    store_files = [p for p in target.settings.store_dir.rglob("*") if p.is_file()]
+    assert not [p.name for p in store_files if b"bemanningsplaner" in p.read_bytes()]
+    assert _key("En nyere tekst om bemanningsplaner.") not in cached_keys(target.settings.home)
 
 
 def test_not_a_backup(settings: Settings, tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from kb.cli.context import make_settings, open_kb, require_admin
 from kb.config import SCHEMA_VERSION, Settings
 from kb.embed.models import encode_threads
 from kb.errors import KBError
-from kb.indexer import cache_sentences
+from kb.indexer import cache_sentences, forget_deleted
 from kb.store.chroma import PAGE, Record, StoredFile
 from kb.types import Scalar
 
@@ -256,6 +256,7 @@ def import_backup(
             if report.chunks or interrupted:
                 kb.store.bump_revision()
                 kb.rebuild_lexical()
+            forget_deleted(kb)  # the versions the backup replaced leave no trace
             kb.end_journal()
         kb.audit("import", str(path), user, chunks=report.chunks, collection=header.get("collection"))
     report.documents = len(versions)

@@ -483,16 +483,16 @@ class Store:
         return gone
 
     def erase_deleted(self) -> None:
-        """Erase the traces of chunks deleted by a run that stopped before its `erase` (erase.erase_deleted).
+        """Erase the traces of chunks deleted by a run that stopped before its `erase` (erase.deleted_chunks).
 
         Their text joins `take_gone`, so the caches built from it drop them too.
         """
         if not self.is_server:
-            from kb.store.erase import deleted_chunks, erase_deleted
+            from kb.store.erase import deleted_chunks, erase
 
             found = deleted_chunks(self._settings.store_dir)
             self._gone.extend(found)
-            erase_deleted(self._settings.store_dir, found)
+            erase(self._settings.store_dir, [chunk_id for chunk_id, _, _ in found])
 
     def erase(self) -> None:
         """Erase what the store's files keep of chunks deleted so far (kb.store.erase); a server erases its own."""

@@ -100,12 +100,3 @@ def deleted_chunks(store_dir: Path) -> list[tuple[str, str, dict[str, Any]]]:
         text = str(meta.pop("chroma:document", "") or "")
         last[chunk_id] = (text, meta)
     return [(chunk_id, text, meta) for chunk_id, (text, meta) in last.items()]
-
-
-def erase_deleted(store_dir: Path, chunks: Sequence[tuple[str, str, dict[str, Any]]] | None = None) -> int:
-    """Erase the queued writes of every chunk Chroma has deleted but the queue still holds; returns rows deleted.
-
-    `chunks`: what `deleted_chunks` found, when the caller has read it already.
-    """
-    found = deleted_chunks(store_dir) if chunks is None else chunks
-    return erase(store_dir, [chunk_id for chunk_id, _, _ in found])
