@@ -35,7 +35,7 @@ import numpy as np
 
 from ingest.chunking import split_sentences
 from kb.answer.question import _question_stems, _stems, read_question
-from kb.answer.score import _overlap
+from kb.answer.score import _overlap, local_overlaps, previous_in_document
 from kb.answer.selector import FEATURES, WEIGHTS, features
 
 REPO = Path(__file__).resolve().parents[1]
@@ -138,13 +138,17 @@ def main() -> None:
                 holds = answer in text  # the answer's words in any sentence: taken out of a near miss
                 cosine = float(sims[qi, row[(pid, i)]])
                 overlap = _overlap(q_stems, _stems(text), idf, unseen)
-                pool.append([label, holds, text, cosine, overlap])
+                pool.append([label, holds, text, cosine, overlap, pid])  # [5]: the features, below
         if not any(p[0] for p in pool):
             continue
         best_cos = max(p[3] for p in pool)
         best_ov = max(p[4] for p in pool)
-        for p in pool:
-            p.append(features(question, p[2], p[3], p[4], best_cos, best_ov))
+        local = local_overlaps(q_stems, [_stems(p[2]) for p in pool])
+        previous = previous_in_document([p[5] for p in pool], local)
+        for p, loc, prev in zip(pool, local, previous, strict=True):
+            p[5] = features(
+                question, p[2], p[3], p[4], best_cos, best_ov, local=loc, best_local=max(local), previous=prev
+            )
         samples.append((held_out(own), question, pool))
 
     train = [s for s in samples if not s[0]]
@@ -164,6 +168,10 @@ def main() -> None:
         hits = sum(max(pool, key=key)[0] for _, _, pool in split)
         return hits / len(split)
 
+    def top3(split: list, key) -> float:
+        hits = sum(any(p[0] for p in sorted(pool, key=lambda p: -key(p))[:3]) for _, _, pool in split)
+        return hits / len(split)
+
     report = {
         "questions_train": len(train),
         "questions_held_out": len(test),
@@ -171,6 +179,10 @@ def main() -> None:
             "cosine": round(top1(test, lambda p: p[3]), 3),
             "cosine+0.3*overlap (before)": round(top1(test, lambda p: p[3] + 0.3 * p[4]), 3),
             "learned": round(top1(test, lambda p: prob(p[5])), 3),
+        },
+        "top3_held_out": {
+            "cosine": round(top3(test, lambda p: p[3]), 3),
+            "learned": round(top3(test, lambda p: prob(p[5])), 3),
         },
         "top1_train_learned": round(top1(train, lambda p: prob(p[5])), 3),
     }

@@ -130,6 +130,27 @@ def _overlap(q_stems: frozenset[str], s_stems: frozenset[str], idf: dict[str, fl
     return sum(idf.get(t, unseen) for t in q_stems & s_stems) / total if total else 0.0
 
 
+def local_overlaps(q_stems: frozenset[str], sentences: Sequence[frozenset[str]]) -> list[float]:
+    """Each sentence's share of the question's words, each word weighted by how rare it is among these sentences.
+
+    Read from one or two documents about the question's topic, every sentence shares the topic's words
+    («anakonda»); the words that set the answer apart («tennene») are the ones few of them hold. Global IDF
+    cannot see that: the topic word is rare in the store.
+    """
+    df = Counter(t for stems in sentences for t in stems & q_stems)
+    n = len(sentences)
+    weight = {t: math.log((n + 1) / (df.get(t, 0) + 0.5)) for t in q_stems}
+    total = sum(weight.values())
+    if not total:
+        return [0.0] * n
+    return [sum(weight[t] for t in q_stems & stems) / total for stems in sentences]
+
+
+def previous_in_document(sources: Sequence[str], values: Sequence[float]) -> list[float]:
+    """For each sentence, `values` of the sentence before it if that is in the same document, else 0."""
+    return [values[i - 1] if i and sources[i - 1] == sources[i] else 0.0 for i in range(len(values))]
+
+
 def _about(names: Sequence[str], context: str) -> bool:
     """Whether the text names one of the things a question names (every word of it, as stems)."""
     if not names:
@@ -169,7 +190,10 @@ def score_sentences(
         return []
     idf, unseen = idf_table(kb)
     q_stems = _question_stems(asked.text, idf, ignore_words)
-    overlaps = [_overlap(q_stems, _stems(s.display), idf, unseen) for s in spans]
+    stems = [_stems(s.display) for s in spans]
+    overlaps = [_overlap(q_stems, st, idf, unseen) for st in stems]
+    local = local_overlaps(q_stems, stems)
+    previous = previous_in_document([s.hit.source for s in spans], local)
     prior = [o + CHUNK_PRIOR * s.hit.score for s, o in zip(spans, overlaps, strict=True)]
     order = sorted(range(len(spans)), key=lambda i: -prior[i])
     cache = sentence_cache(kb)
@@ -195,6 +219,7 @@ def score_sentences(
     cosines = {i: _cosine(q_vector, known[spans[i].display]) for i in chosen}
     best_cosine = max(cosines.values())
     best_overlap = max(overlaps[i] for i in chosen)
+    best_local = max(local[i] for i in chosen)
     selector = load_selector()
     out = []
     for i in chosen:
@@ -206,7 +231,18 @@ def score_sentences(
             text, heading or span.hit.heading, "" if heading else str(span.hit.metadata.get("role", ""))
         )
         items = new_items(asked.asks, text, asked.text, asked.unit, asked.counted)
-        values = features(asked, text, cosines[i], overlaps[i], best_cosine, best_overlap, items)
+        values = features(
+            asked,
+            text,
+            cosines[i],
+            overlaps[i],
+            best_cosine,
+            best_overlap,
+            items,
+            local=local[i],
+            best_local=best_local,
+            previous=previous[i],
+        )
         out.append(
             Candidate(
                 span,

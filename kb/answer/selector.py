@@ -4,7 +4,8 @@ NorQuAD's 4,752 Norwegian questions each have their answer marked inside a passa
 it is a free label. `scripts/train_selector.py` fits the weights on 80 % of the passages, reports them against
 plain cosine on the other 20 %, and writes `selector.json` beside this module. The features are the ones an
 answer has at query time: how close the sentence is to the question (cosine, and keyword overlap), each also
-relative to the best sentence read, whether it holds an item of the asked type that the question does not
+relative to the best sentence read, the overlap in the question's words that set sentences apart among those
+read (of it and of the sentence before it), whether it holds an item of the asked type that the question does not
 already say (a figure, a date, a name), whether it names the year asked about, and its length.
 
 The same file holds the answerability threshold: a typed question whose best typed sentence scores below it is
@@ -34,6 +35,9 @@ FEATURES = (
     "year",
     "no_year",
     "words",
+    "local",
+    "local_gap",
+    "previous",
 )
 
 
@@ -68,10 +72,16 @@ def features(
     best_cosine: float,
     best_overlap: float,
     items: Sequence[str] | None = None,
+    *,
+    local: float = 0.0,
+    best_local: float = 0.0,
+    previous: float = 0.0,
 ) -> list[float]:
     """The FEATURES of one sentence for one question (best_*: the highest among the sentences read).
 
     `items`: the sentence's new items of the asked type (kb.answer.facts.new_items), when already known.
+    `local`: its overlap with the question weighted by rarity among the sentences read (kb.answer.score.
+    local_overlaps), `previous` the same for the sentence before it in its document (0 for a first sentence).
     """
     if items is None:
         items = new_items(question.asks, sentence, question.text, question.unit, question.counted)
@@ -87,4 +97,7 @@ def features(
         float(years),
         float(bool(question.years) and not years),
         math.log1p(len(sentence.split())),
+        local,
+        local - best_local,
+        previous,
     ]
