@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from kb.answer import ask, check_generated, document_chunks, focus, retrieve
-from kb.answer.compose import NOT_FOUND, OLDER_VERSION, _add, _Composer, _continuations
+from kb.answer.compose import NOT_FOUND, OLDER_VERSION, _add, _Composer, _continuations, _story
 from kb.answer.question import _stems, in_store_spelling, is_comparison, named_municipalities
+from kb.answer.score import Candidate
 from kb.answer.sentences import LIST_WORDS, Span, sentence_spans
 from kb.types import RELATED_HEADING, Filters, Hit
 from tests.conftest import write
@@ -384,6 +385,37 @@ def test_continuation_brings_the_figures_of_a_chosen_sentence() -> None:
     assert [s.display for s in _continuations([first], [first, second], room=1)] == [second.display]
     assert _continuations([first], [first, second], room=0) == []
     assert _continuations([second], [first, second], room=1) == []  # it has figures itself
+
+
+def test_a_story_tells_the_sentence_most_likely_to_answer_even_without_a_role() -> None:
+    """A mandate's «Koordinatoren skriver …» has no role; told after the roles, it was crowded out."""
+    sentences = [
+        ("", 0.99, "Koordinatoren skriver samlingsnotatene og sender dem ut innen to uker etter hver samling."),
+        (
+            "measure",
+            0.40,
+            "Nettverket innførte faste samlinger fire ganger i året med vertskap på omgang.",
+        ),
+        (
+            "result",
+            0.35,
+            "Deltakelsen økte fra 11 til 19 deltakere per samling i løpet av det første året.",
+        ),
+        (
+            "lesson",
+            0.30,
+            "Erfaringen er at en fast rytme gjør det lettere for lederne å prioritere å delta.",
+        ),
+        ("background", 0.50, "Før nettverket fantes det ingen faste møteplasser for HR-rådgiverne i regionen."),
+    ]
+    text = " ".join(s for _, _, s in sentences)
+    hit = Hit(id="a", text=text, source="mandat.md", score=1.0)
+    spans = {span.display: span for span in sentence_spans(hit)}
+    candidates = [Candidate(spans[s], score=score, role=role) for role, score, s in sentences]
+    told = _story(candidates, limit=3, budget=60)
+    assert candidates[0] in told
+    assert told[0].role == "measure"  # what was done still leads
+    assert candidates[4] not in told  # the background is not the best sentence here
 
 
 def test_a_list_quoted_whole_takes_the_place_of_its_items() -> None:
