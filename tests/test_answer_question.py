@@ -6,7 +6,7 @@ import pytest
 
 from ingest.roles import section_role
 from kb.answer.facts import dates, figures, mentions_year, names, new_items, sentence_role
-from kb.answer.question import DATE, FIGURE, MEASURE, NAME, OVERVIEW, RESULT, read_question
+from kb.answer.question import AMOUNT, COUNT, DATE, FIGURE, MEASURE, NAME, OVERVIEW, RESULT, SHARE, read_question
 
 
 @pytest.mark.parametrize(
@@ -40,6 +40,31 @@ def test_years_and_comparison_are_read() -> None:
     question = read_question("Hvor mange lærlinger hadde kommunene i 2021 og 2023?")
     assert question.years == ("2021", "2023")
     assert question.comparison and question.typed
+
+
+@pytest.mark.parametrize(
+    ("question", "unit"),
+    [
+        ("Hvor mange lærlinger fikk tilskudd i 2024?", COUNT),  # a money word later does not make it an amount
+        ("Hvor mange Grammy-priser har bandet fått?", COUNT),  # a prize, not a price
+        ("Hvor mange kroner fikk hver lærling i tilskudd?", AMOUNT),
+        ("Hva koster lederprogrammet?", AMOUNT),
+        ("Hvor stor andel av lærlingene besto?", SHARE),
+    ],
+)
+def test_the_unit_of_a_figure_follows_what_is_counted(question: str, unit: str) -> None:
+    assert read_question(question).unit == unit
+
+
+def test_a_century_or_decade_is_no_year_the_answer_must_name() -> None:
+    assert read_question("Hvor mange bodde i leiegård på begynnelsen av 1900-tallet?").years == ()
+    assert read_question("Hvor mange lærlinger var det i 2024?").years == ("2024",)
+
+
+def test_fractions_and_round_counts_in_words_are_figures() -> None:
+    assert new_items(FIGURE, "Minst to tredeler av befolkningen bodde i leiegård.", "Hvor stor andel?", SHARE)
+    assert new_items(FIGURE, "Bilen vil koste godt over én million kroner.", "Hvilken pris får bilen?", AMOUNT)
+    assert "tredvetalls" in figures("Over et tredvetalls journalister har kommet til Oslo.")
 
 
 def test_figures_dates_and_names_are_read_from_the_form_of_the_text() -> None:

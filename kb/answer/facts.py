@@ -20,8 +20,13 @@ from kb.types import MONTHS
 _NUMBER_WORDS = (
     r"to|tre|fire|fem|seks|sju|syv|åtte|ni|ti|elleve|tolv|tretten|fjorten|femten|seksten|sytten|atten|nitten|tjue|"
     r"tjueen|tretti|tritti|førti|femti|seksti|sytti|åtti|nitti|hundre|tusen|million\w*|milliard\w*|"
-    r"halvparten|dobbelt|tredobbel\w*|en tredjedel|en fjerdedel|ein tredjedel|eit dusin"
+    r"halvparten|dobbelt|tredobbel\w*|en tredjedel|en fjerdedel|ein tredjedel|eit dusin|tredve|én|"
+    # round counts: «et tredvetalls», «hundrevis av»
+    r"(?:ti|tjue|tretti|tredve|førti|femti|seksti|sytti|åtti|nitti|hundre|tusen)talls?|dusin|"
+    r"hundrevis|tusenvis|titusenvis|hundretusenvis|millionvis"
 )
+# A fraction: «to tredeler», «en fjerdedel»
+_FRACTION = r"(?:\b(?:en|ein|to|tre|fire|fem)\s+)?\b(?:tredel|tredjedel|fjerdedel|firedel|femtedel|tidel|tiendedel)\w*"
 _NUMBER = re.compile(rf"\d+(?:[ .,]\d{{3}})*(?:[.,]\d+)?|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)
 _MONTHS = "|".join(MONTHS) + "|jan|feb|mar|apr|jun|jul|aug|sep|sept|okt|nov|des"
 # A day: «12. mars», «12.03.2024», a weekday.
@@ -102,11 +107,12 @@ def names(text: str) -> tuple[str, ...]:
 _SHARE = re.compile(
     r"\d+(?:[.,]\d+)?\s*(?:%|prosent\w*)|\b(?:halvparten|en tredjedel|ein tredjedel|en fjerdedel|to av tre|"
     r"tre av fire|ni av ti|åtte av ti|sju av ti|syv av ti|seks av ti|fire av fem|annenhver|kvar fjerde|hver fjerde|"
-    r"hver tredje|kvar tredje|hver femte|kvar femte|hver tiende|kvar tiande)\b",
+    rf"hver tredje|kvar tredje|hver femte|kvar femte|hver tiende|kvar tiande)\b|{_FRACTION}",
     re.IGNORECASE,
 )
 _AMOUNT = re.compile(
-    r"(?:\bkr\.?|\bNOK)\s*\d[\d .,]*|\d[\d .,]*\s*(?:kroner|kr\b|NOK\b|mill\w*|milliard\w*|tusen kroner)",
+    r"(?:\bkr\.?|\bNOK)\s*\d[\d .,]*|\d[\d .,]*\s*(?:kroner|kr\b|NOK\b|mill\w*|milliard\w*|tusen kroner)"
+    rf"|\b(?:{_NUMBER_WORDS}|ett|ein|eit|en)\s+(?:kroner|million\w*|milliard\w*)",  # «over én million kroner»
     re.IGNORECASE,
 )
 _DAY = re.compile(_DAY_TEXT, re.IGNORECASE)

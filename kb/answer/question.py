@@ -245,6 +245,7 @@ _ASKS = (
     ),
 )
 _YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d{2}(?![\d.,]\d)")
+_SPAN_OF_YEARS = re.compile(r"-(?:tallet|talet|årene|åra)\b")  # «på 1900-tallet» asks about no one year
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +289,10 @@ _UNITS = (
     ),
     (COUNT, re.compile(r"\b(?:hvor mange|kor mange|antall\w*|talet på|tallet på)\b", re.IGNORECASE)),
 )
+# «Hvor mange lærlinger fikk tilskudd?» counts lærlinger, and «hvor mange Grammy-priser» counts prizes: «hvor
+# mange» asks a count unless money is what it counts («hvor mange kroner»), whatever money word comes later.
+_MONEY_COUNT = re.compile(r"\b(?:hvor|kor) mange (?:kroner|kr|millioner|milliarder|mill)\b", re.IGNORECASE)
+_HOW_MANY = re.compile(r"\b(?:hvor|kor) mange\b", re.IGNORECASE)
 _DATE_UNITS = (
     (DAY, re.compile(r"\b(?:hvilken|hvilke|kva) (?:dato|dag)\b|\bdatoen\b", re.IGNORECASE)),
     (MONTH, re.compile(r"\b(?:måned\w*|månad\w*)\b", re.IGNORECASE)),
@@ -346,10 +351,14 @@ def read_question(question: str, municipalities: Iterable[str] = ()) -> Question
         asks = MEASURE  # «hvem har …»: the names asked for are the municipalities, each with what they did
     units = _UNITS if asks == FIGURE else _DATE_UNITS if asks == DATE else ()
     unit = next((name for name, pattern in units if pattern.search(question)), "")
+    if unit == AMOUNT and _HOW_MANY.search(question) and not _MONEY_COUNT.search(question):
+        unit = COUNT
     return Question(
         text=question,
         asks=asks,
-        years=tuple(dict.fromkeys(_YEAR.findall(question))),
+        years=tuple(
+            dict.fromkeys(m.group(0) for m in _YEAR.finditer(question) if not _SPAN_OF_YEARS.match(question, m.end()))
+        ),
         comparison=comparison,
         unit=unit,
         names=question_names(question, municipalities),
