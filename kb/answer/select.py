@@ -21,6 +21,7 @@ from kb.answer.question import (
     RESULT,
     Question,
     _question_stems,
+    known_compound,
     last_named,
     named_municipalities,
     read_question,
@@ -330,7 +331,7 @@ def novelty(kb: Any, question: str, ignore_words: Sequence[str] = ()) -> float:
     idf, unseen = idf_table(kb)
     stems = _question_stems(question, idf, ignore_words)
     total = sum(idf.get(t, unseen) for t in stems)
-    share = sum(unseen for t in stems if t not in idf) / total if total else 0.0
+    share = sum(unseen for t in stems if t not in idf and not known_compound(t, idf)) / total if total else 0.0
     # In a nynorsk question an unknown word is as likely a spelling the rules do not know («gjekk», «kvilt»)
     # as a topic the store lacks.
     return share * NYNORSK_NOVELTY if _NYNORSK_QUESTION.search(question) else share
