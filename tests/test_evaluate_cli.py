@@ -67,6 +67,9 @@ def test_eval_answers_on_norquad(mini_corpus: Path, tmp_path: Path) -> None:
     assert nq["verbatim"] == 1.0  # every citation quotes its NorQuAD passage
     assert nq["facts"] == 1.0  # each one-sentence passage holds its answer span, and the answer quotes it
     assert "fact_recall" in data["answers"]
+    off_topic = data["norquad_off_topic"]  # the same questions asked of the labelled store, to be refused
+    assert off_topic["unanswerable"] == 3 and off_topic["answerable"] == 0
+    assert 0.0 <= off_topic["refused"] <= 1.0
 
 
 def test_each_labelled_folder_gets_its_own_eval_store(tmp_path: Path) -> None:

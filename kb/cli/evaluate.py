@@ -118,12 +118,20 @@ def eval_(
 
             # NOTE: text nobody here wrote or tuned on; the question's one key fact is NorQuAD's answer span.
             output["norquad_answers"] = evaluate_answers(nq_kb, [_q(q) for q in nq_questions])
+            # NOTE: NorQuAD asks about news and Wikipedia, not HR in the member municipalities: asked of the
+            # labelled store, its questions are off-topic ones nobody here wrote, so they must be refused.
+            off_topic = [{**_q(q), "kind": "unanswerable", "relevant": [], "facts": []} for q in nq_questions]
+            output["norquad_off_topic"] = evaluate_answers(kb, off_topic)
             if not json_:
                 result = output["norquad_answers"]
                 click.echo(
                     f"\nSvar på NorQuAD ({sample} spørsmål): fasitsvaret står i svaret {result['facts']:.3f}, "
                     f"besvart {result['answered']:.3f}, ordrette sitater {result['verbatim']:.3f}, "
                     f"median {result['median_seconds']:.2f} s"
+                )
+                click.echo(
+                    f"NorQuAD-spørsmålene stilt til erfaringsbanken (ingen handler om den): "
+                    f"avvist {output['norquad_off_topic']['refused']:.3f}"
                 )
     if json_:
         for block in (output.get("own"), output.get("norquad")):
