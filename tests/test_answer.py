@@ -9,9 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from kb.answer import ask, check_generated, document_chunks, focus, retrieve
-from kb.answer.compose import NOT_FOUND, OLDER_VERSION, _add, _Composer, _continuations, _story
-from kb.answer.question import _stems, in_store_spelling, is_comparison, named_municipalities
+from kb.answer.compose import NOT_FOUND, OLDER_VERSION, _add, _Composer, _continuations, _story, compose
+from kb.answer.question import _stems, in_store_spelling, is_comparison, named_municipalities, read_question
 from kb.answer.score import Candidate
+from kb.answer.select import Retrieved
 from kb.answer.sentences import LIST_WORDS, Span, sentence_spans
 from kb.types import RELATED_HEADING, Filters, Hit
 from tests.conftest import write
@@ -416,6 +417,30 @@ def test_a_story_tells_the_sentence_most_likely_to_answer_even_without_a_role() 
     assert candidates[0] in told
     assert told[0].role == "measure"  # what was done still leads
     assert candidates[4] not in told  # the background is not the best sentence here
+
+
+def test_a_figure_answer_quotes_a_second_sentence_with_the_item_when_nearly_as_likely() -> None:
+    """The calibrated `answerable` decides whether the best sentence answers; the runner-up needs half its odds."""
+    text = (
+        "Lederløftet hadde 24 deltakere i første kull. "
+        "Andre kull startet høsten 2025 med 31 deltakere fra alle sektorer. "
+        "Lederløftet er Sarpsborgs program for alle som leder andre."
+    )
+    hit = Hit(id="a", text=text, source="lederloftet.md", score=1.0, metadata={"municipality": "Sarpsborg"})
+    other = Hit(id="b", text="Programmet gir 15 studiepoeng ved høgskolen.", source="b.md", score=0.5)
+    first, second, about = sentence_spans(hit)
+    (far,) = sentence_spans(other)
+    asked = read_question("Hvor mange deltakere har Lederløftet hatt?")
+    candidates = [
+        Candidate(first, score=0.9, relevance=1.0, items=("24",)),
+        Candidate(about, score=0.8, relevance=1.0),  # no figure: context, not evidence
+        Candidate(second, score=0.5, relevance=0.95, items=("31",)),  # below answerable, above half the best
+        Candidate(far, score=0.2, relevance=0.9, items=("15",)),  # far below the best
+    ]
+    answer = compose(Retrieved("q", [hit, other], candidates, 0.5, [], False, asked=asked, answerable=0.7))
+    assert answer.answered
+    assert "24 deltakere" in answer.text and "31 deltakere" in answer.text
+    assert "15 studiepoeng" not in answer.text
 
 
 def test_a_list_quoted_whole_takes_the_place_of_its_items() -> None:
