@@ -350,6 +350,26 @@ def test_check_generated_drops_bad_citations_and_unsupported_sentences() -> None
     assert all(c.text in p.text for c, p in zip(answer.citations, passages, strict=True))
 
 
+def test_a_compound_of_words_the_store_knows_is_no_new_word(make_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The stemmer does not split «sykefraværsmål»; both its parts are in the store, so it is not off the topic."""
+    from kb.answer.select import novelty
+
+    root = tmp_path / "docs"
+    write(
+        root,
+        "Halden/strategier/plan.md",
+        """
+        # Nærvær
+
+        Sykefraværet i Halden var 9,4 prosent i 2024. Målet er 8 prosent innen 2027.
+        """,
+    )
+    base = make_kb()
+    base.ingest([root])
+    assert novelty(base, "sykefraværsmål Halden", ["Halden"]) == 0.0
+    assert novelty(base, "sykkelleasing Halden", ["Halden"]) == 1.0  # neither part is there
+
+
 def test_answer_reads_the_whole_best_document(make_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The results paragraph is in a chunk the search did not return; the answer still quotes its figures."""
     root = tmp_path / "docs"

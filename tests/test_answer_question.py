@@ -16,7 +16,6 @@ from kb.answer.question import (
     OVERVIEW,
     RESULT,
     SHARE,
-    known_compound,
     read_question,
 )
 
@@ -122,13 +121,3 @@ def test_a_sentence_without_a_telling_heading_gets_its_role_from_its_wording() -
     assert sentence_role("Vi innførte en ressursbank.", "") == "measure"
     assert sentence_role("Det var krevende å få tak i vikarer.", "") == ""
     assert sentence_role("Det var krevende å få tak i vikarer.", "Utfordringen") == "background"
-
-
-def test_a_compound_of_words_the_store_knows_is_no_new_word() -> None:
-    """«sykefraværsmål» is not in the store, «sykefravær» and «mål» are: the question is not off its topic."""
-    idf = {"sykefravær": 2.0, "mål": 1.5, "personal": 1.0, "lærling": 2.0, "ordning": 1.0, "vask": 3.0}
-    assert known_compound("sykefraværsmål", idf)  # linking «s»
-    assert known_compound("vaskepersonal", idf)  # linking «e»
-    assert known_compound("lærlingordning", idf)
-    assert not known_compound("sykkelleasing", idf)  # neither part is known
-    assert not known_compound("sykefraværsleasing", idf)  # one part is not

@@ -170,28 +170,6 @@ def in_store_spelling(text: str, idf: Mapping[str, float], skip: Iterable[str] =
     return frozenset(out)
 
 
-COMPOUND_PART = 3  # letters a part of a compound has at least
-
-
-def known_compound(stem: str, idf: Mapping[str, float], parts: int = 2) -> bool:
-    """Whether an unknown word is a compound of words the store knows: «sykefraværsmål» = «sykefravær» + «mål».
-
-    Norwegian writes compounds as one word, and the stemmer does not split them, so a question's compound looks
-    like a word the store never uses while both its parts are there. The first part may end in a linking «s» or
-    «e» («sykefravær-s-mål», «vaske-personalet»); up to `parts` parts (the last one is split again if need be).
-    """
-    for cut in range(COMPOUND_PART, len(stem) - COMPOUND_PART + 1):
-        head, tail = stem[:cut].rstrip("-"), stem[cut:].lstrip("-")
-        heads = {head, *(_stems(head) or ())}
-        if head[-1:] in ("s", "e") and len(head) > COMPOUND_PART:
-            heads.add(head[:-1])
-        if not heads & idf.keys():
-            continue
-        if tail in idf or (parts > 2 and known_compound(tail, idf, parts - 1)):
-            return True
-    return False
-
-
 def _question_stems(question: str, idf: Mapping[str, float], ignore_words: Sequence[str]) -> frozenset[str]:
     """The question's content stems in the store's spelling, without the words that only set the scope."""
     return in_store_spelling(question, idf, set().union(*(_stems(w) for w in ignore_words)))

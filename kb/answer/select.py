@@ -21,13 +21,13 @@ from kb.answer.question import (
     RESULT,
     Question,
     _question_stems,
-    known_compound,
     last_named,
     named_municipalities,
     read_question,
 )
 from kb.answer.score import Candidate, idf_table, min_answerable, score_sentences, visible_texts
 from kb.answer.sentences import Span, lead_in, sentence_spans
+from kb.store.lexical import Decompounder
 from kb.types import Filters, Hit
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ SECONDARY = 0.95  # sentences beside the best must reach this share of the thres
 MAX_SECTIONS = 7
 PASSAGES = 10  # chunks searched for a single-topic answer; the best documents are then read whole
 COMPARE_PASSAGES = 16
+COMPOUND_PART = 3  # letters of the shortest part of a compound in a question («mål»)
 SECOND_DOCUMENT = 0.8  # a third document is read only when its best chunk scores this share of the best
 
 
@@ -331,7 +332,10 @@ def novelty(kb: Any, question: str, ignore_words: Sequence[str] = ()) -> float:
     idf, unseen = idf_table(kb)
     stems = _question_stems(question, idf, ignore_words)
     total = sum(idf.get(t, unseen) for t in stems)
-    share = sum(unseen for t in stems if t not in idf and not known_compound(t, idf)) / total if total else 0.0
+    # NOTE: a compound of words the store knows is no new word: «sykefraværsmål» = sykefravær + mål (own set
+    # answered 0.945 -> 0.952; of 1,000 NorQuAD questions asked of the HR store, 33 instead of 29 on topic).
+    split = Decompounder(idf, min_part=COMPOUND_PART).split
+    share = sum(unseen for t in stems if t not in idf and not split(t)) / total if total else 0.0
     # In a nynorsk question an unknown word is as likely a spelling the rules do not know («gjekk», «kvilt»)
     # as a topic the store lacks.
     return share * NYNORSK_NOVELTY if _NYNORSK_QUESTION.search(question) else share

@@ -251,8 +251,9 @@ class Decompounder:
     (no hand-made word list) and works the same for queries and passages.
     """
 
-    def __init__(self, vocabulary: Iterable[str]) -> None:
+    def __init__(self, vocabulary: Iterable[str], min_part: int = MIN_PART) -> None:
         self.vocabulary = frozenset(vocabulary)
+        self.min_part = min_part  # letters of the shortest part
 
     @classmethod
     def from_counts(cls, counts: Counter[str], min_count: int = 1) -> Decompounder:
@@ -262,10 +263,10 @@ class Decompounder:
     @lru_cache(maxsize=65536)  # noqa: B019 - one decompounder per index, bounded cache
     def split(self, word: str) -> tuple[str, ...]:
         """The two parts of a compound, or () when no split into known words exists."""
-        if len(word) < 2 * MIN_PART or not word.isalpha():
+        if len(word) < 2 * self.min_part or not word.isalpha():
             return ()
         best: tuple[str, ...] = ()
-        for cut in range(MIN_PART, len(word) - MIN_PART + 1):
+        for cut in range(self.min_part, len(word) - self.min_part + 1):
             head, tail = word[:cut], word[cut:]
             if tail not in self.vocabulary and _stemmer().stemWord(tail) not in self.vocabulary:
                 continue
@@ -273,7 +274,7 @@ class Decompounder:
                 if link and not head.endswith(link):
                     continue
                 stem = head[: len(head) - len(link)] if link else head
-                if len(stem) >= MIN_PART and stem in self.vocabulary:
+                if len(stem) >= self.min_part and stem in self.vocabulary:
                     # NOTE: prefer the longest head: «sykepleier|rekruttering» over «syke|pleierrekruttering»
                     best = (stem, tail)
         return best
