@@ -463,6 +463,32 @@ def test_a_figure_answer_quotes_a_second_sentence_with_the_item_when_nearly_as_l
     assert "15 studiepoeng" not in answer.text
 
 
+def test_a_comparison_tells_only_municipalities_with_a_sentence_likely_to_answer() -> None:
+    """Any HR strategy is close to an HR question; a section needs a sentence the selector finds likely."""
+    halden = Hit(
+        id="h",
+        text="Halden etablerte heltidsgrupper der alle har 100 prosent stilling.",
+        source="Halden/erfaringer/heltid.md",
+        score=1.0,
+        metadata={"municipality": "Halden", "doc_type": "erfaring"},
+    )
+    rade = Hit(
+        id="r",
+        text="Kommunen tilbyr pensjonskurs i samarbeid med KLP for ansatte over 55 år.",
+        source="Råde/strategier/plan.md",
+        score=0.8,
+        metadata={"municipality": "Råde", "doc_type": "strategi"},
+    )
+    asked = read_question("Hvordan har kommunene jobbet med heltidskultur?")
+    candidates = [
+        Candidate(sentence_spans(halden)[0], score=0.95, relevance=1.05, role="measure"),
+        Candidate(sentence_spans(rade)[0], score=0.3, relevance=0.9, role="measure"),  # close, but no answer
+    ]
+    answer = compose(Retrieved("q", [halden, rade], candidates, 0.857, [], True, asked=asked, answerable=0.7))
+    assert "heltidsgrupper" in answer.text
+    assert "pensjonskurs" not in answer.text and [c.municipality for c in answer.citations] == ["Halden"]
+
+
 def test_a_list_quoted_whole_takes_the_place_of_its_items() -> None:
     text = (
         "Status per desember 2024:\n"

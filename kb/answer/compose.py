@@ -33,6 +33,7 @@ SECTION_SENTENCES = 3  # sentences per municipality: what was done, what came of
 STORY = 5  # sentences from the best document of a single-municipality answer: measure, result, lesson, …
 STORY_WORDS = 100  # … within this many words (the first sentence is always told)
 SECOND = 0.1  # a second document is told when its best sentence is within this of the best one's probability
+COMPARED = 0.5  # a municipality is told in a comparison when one of its sentences is this likely to answer
 OVERVIEW_SENTENCES = 5
 RELATED = 3  # documents listed as «Kanskje relevant»
 CASE = "erfaring"  # the document type of a shared case (ingest.metadata), told whole
@@ -316,12 +317,17 @@ def _cases(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
         return list(_by_municipality(c for story in stories for c in story).items())
     # NOTE: a municipality gets a section when one of its sentences is as close to the question as an answer
     # must be (the threshold, not the floor for further sentences): the search brings two chunks from every
-    # municipality, and a strategy's chunk about something else is no experience with the topic.
+    # municipality, and a strategy's chunk about something else is no experience with the topic. Closeness
+    # alone lets any HR strategy in («Kommunen tilbyr pensjonskurs …» on a question about full-time work), so
+    # one sentence must also be more likely than not to answer (the selector). Measured on the 27 comparisons
+    # of the own, nye-kommuner and nynorsk sets: 6.4 -> 5.8 municipalities and 469 -> 406 words per answer,
+    # no key fact lost, «how» answers leading with a measure or result 0.909 -> 0.932 (own) and 0.750 -> 0.875.
     groups = _by_municipality(topic)
+    likely = COMPARED if retrieved.answerable else 0.0  # the hash embedder's test scores are not probabilities
     stories = [
         (name, _story(sentences_of(_lead_documents(cands)[:1])))
         for name, cands in list(groups.items())[:MAX_SECTIONS]
-        if max(c.relevance for c in cands) >= retrieved.threshold
+        if max(c.relevance for c in cands) >= retrieved.threshold and max(c.score for c in cands) >= likely
     ]
     return [(name, story) for name, story in stories if story]
 
