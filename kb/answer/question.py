@@ -279,6 +279,9 @@ def asked_type(question: str) -> str:
 SHARE, AMOUNT, COUNT, MONTH, YEAR, DURATION, DAY = "share", "amount", "count", "month", "year", "duration", "day"
 _UNITS = (
     (SHARE, re.compile(r"\b(?:andel\w*|prosent\w*|hvor stor del|kor stor del|del av)\b", re.IGNORECASE)),
+    # «Hvor mange lærlinger fikk tilskudd?» counts lærlinger, and «hvor mange Grammy-priser» counts prizes: «hvor
+    # mange» asks a count, whatever money word comes later, unless money is what it counts («hvor mange kroner»).
+    (COUNT, re.compile(r"\b(?:hvor|kor) mange\b(?! (?:kroner|kr|millioner|milliarder|mill)\b)", re.IGNORECASE)),
     (
         AMOUNT,
         re.compile(
@@ -289,10 +292,6 @@ _UNITS = (
     ),
     (COUNT, re.compile(r"\b(?:hvor mange|kor mange|antall\w*|talet på|tallet på)\b", re.IGNORECASE)),
 )
-# «Hvor mange lærlinger fikk tilskudd?» counts lærlinger, and «hvor mange Grammy-priser» counts prizes: «hvor
-# mange» asks a count unless money is what it counts («hvor mange kroner»), whatever money word comes later.
-_MONEY_COUNT = re.compile(r"\b(?:hvor|kor) mange (?:kroner|kr|millioner|milliarder|mill)\b", re.IGNORECASE)
-_HOW_MANY = re.compile(r"\b(?:hvor|kor) mange\b", re.IGNORECASE)
 _DATE_UNITS = (
     (DAY, re.compile(r"\b(?:hvilken|hvilke|kva) (?:dato|dag)\b|\bdatoen\b", re.IGNORECASE)),
     (MONTH, re.compile(r"\b(?:måned\w*|månad\w*)\b", re.IGNORECASE)),
@@ -351,8 +350,6 @@ def read_question(question: str, municipalities: Iterable[str] = ()) -> Question
         asks = MEASURE  # «hvem har …»: the names asked for are the municipalities, each with what they did
     units = _UNITS if asks == FIGURE else _DATE_UNITS if asks == DATE else ()
     unit = next((name for name, pattern in units if pattern.search(question)), "")
-    if unit == AMOUNT and _HOW_MANY.search(question) and not _MONEY_COUNT.search(question):
-        unit = COUNT
     return Question(
         text=question,
         asks=asks,

@@ -24,6 +24,7 @@ from kb.answer.question import (
 )
 from kb.answer.selector import features, load_selector
 from kb.answer.sentences import Span, heading_above, sentence_spans
+from kb.store.lexical import Decompounder
 from kb.store.sentence_cache import SentenceVectors
 from kb.types import Filters, Hit
 
@@ -87,7 +88,8 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / (na * nb)
 
 
-_IDF: dict[str, tuple[str, dict[str, float], float]] = {}
+COMPOUND_PART = 3  # letters of the shortest part of a compound in a question («mål»)
+_IDF: dict[str, tuple[str, dict[str, float], float, Decompounder]] = {}
 
 
 def visible_texts(kb: Any, lexical: Any) -> list[str]:
@@ -97,8 +99,8 @@ def visible_texts(kb: Any, lexical: Any) -> list[str]:
     return lexical.texts if keep is None else [t for t, ok in zip(lexical.texts, keep, strict=True) if ok]
 
 
-def idf_table(kb: Any) -> tuple[dict[str, float], float]:
-    """Inverse document frequency of every stem over the chunks the reader may see, and the value for unseen stems.
+def _idf_entry(kb: Any) -> tuple[str, dict[str, float], float, Decompounder]:
+    """Revision, IDF of every stem the reader may see, the value for unseen stems, a compound splitter over them.
 
     NOTE: per reader (kb.access.view.UserView.visible_to): counted over every chunk, `novelty` would tell a user
     whether a word occurs in another municipality's internal documents.
@@ -108,7 +110,7 @@ def idf_table(kb: Any) -> tuple[dict[str, float], float]:
     key = f"{kb.settings.store_dir}|{kb.store.name}|{scope}"
     cached = _IDF.get(key)
     if cached is not None and cached[0] == lexical.revision:
-        return cached[1], cached[2]
+        return cached
     if scope is None and lexical.stem_df is not None:
         counts: Mapping[str, int] = lexical.stem_df  # counted when the snapshot was built
         n = max(len(lexical), 1)
@@ -120,8 +122,23 @@ def idf_table(kb: Any) -> tuple[dict[str, float], float]:
         n = max(len(texts), 1)
     table = {stem: math.log((n + 1) / (c + 0.5)) for stem, c in counts.items()}
     unseen = math.log((n + 1) / 0.5)
-    _IDF[key] = (lexical.revision, table, unseen)
+    entry = (lexical.revision, table, unseen, Decompounder(table, min_part=COMPOUND_PART))
+    _IDF[key] = entry
+    return entry
+
+
+def idf_table(kb: Any) -> tuple[dict[str, float], float]:
+    """Inverse document frequency of every stem the reader may see (`_idf_entry`), and the value for unseen stems."""
+    _, table, unseen, _ = _idf_entry(kb)
     return table, unseen
+
+
+def compound_splitter(kb: Any) -> Decompounder:
+    """Splits a question's stem into two stems of the IDF table («sykefraværsmål» = sykefravær + mål).
+
+    Built with the table, once per store revision and reader, so its cache of splits is kept with it.
+    """
+    return _idf_entry(kb)[3]
 
 
 def _overlap(q_stems: frozenset[str], s_stems: frozenset[str], idf: dict[str, float], unseen: float) -> float:

@@ -25,9 +25,15 @@ from kb.answer.question import (
     named_municipalities,
     read_question,
 )
-from kb.answer.score import Candidate, idf_table, min_answerable, score_sentences, visible_texts
+from kb.answer.score import (
+    Candidate,
+    compound_splitter,
+    idf_table,
+    min_answerable,
+    score_sentences,
+    visible_texts,
+)
 from kb.answer.sentences import Span, lead_in, sentence_spans
-from kb.store.lexical import Decompounder
 from kb.types import Filters, Hit
 
 logger = logging.getLogger(__name__)
@@ -57,7 +63,6 @@ SECONDARY = 0.95  # sentences beside the best must reach this share of the thres
 MAX_SECTIONS = 7
 PASSAGES = 10  # chunks searched for a single-topic answer; the best documents are then read whole
 COMPARE_PASSAGES = 16
-COMPOUND_PART = 3  # letters of the shortest part of a compound in a question («mål»)
 SECOND_DOCUMENT = 0.8  # a third document is read only when its best chunk scores this share of the best
 
 
@@ -324,20 +329,6 @@ def absent_municipalities(kb: Any, question: str, known: Sequence[str]) -> tuple
     )
 
 
-_SPLITTERS: dict[int, tuple[Mapping[str, float], Decompounder]] = {}
-
-
-def _compound_splitter(idf: Mapping[str, float]) -> Decompounder:
-    """One Decompounder per IDF table (cached per store revision and reader), so its split cache is reused."""
-    entry = _SPLITTERS.get(id(idf))
-    if entry is None or entry[0] is not idf:
-        if len(_SPLITTERS) >= 8:
-            _SPLITTERS.clear()
-        entry = (idf, Decompounder(idf, min_part=COMPOUND_PART))
-        _SPLITTERS[id(idf)] = entry
-    return entry[1]
-
-
 def novelty(kb: Any, question: str, ignore_words: Sequence[str] = ()) -> float:
     """IDF share of the question's content words that occur in no stored chunk («sykkelleasing»).
 
@@ -348,7 +339,7 @@ def novelty(kb: Any, question: str, ignore_words: Sequence[str] = ()) -> float:
     total = sum(idf.get(t, unseen) for t in stems)
     # NOTE: a compound of words the store knows is no new word: «sykefraværsmål» = sykefravær + mål (own set
     # answered 0.945 -> 0.952; of 1,000 NorQuAD questions asked of the HR store, 33 instead of 29 on topic).
-    split = _compound_splitter(idf).split
+    split = compound_splitter(kb).split
     share = sum(unseen for t in stems if t not in idf and not split(t)) / total if total else 0.0
     # In a nynorsk question an unknown word is as likely a spelling the rules do not know («gjekk», «kvilt»)
     # as a topic the store lacks.
