@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     superseded_penalty: float = Field(
         0.5, ge=0.0, le=1.0, description="Score factor for an older version of a strategy (1 = no penalty)."
     )
+    reader: bool = Field(
+        True,
+        description="Let the reader (a cross-encoder `kb setup` builds) read the sentences most likely to answer "
+        "before an answer is chosen; off: the selector alone (offline default model only).",
+    )
     answer_min_score: float | None = Field(
         None, description="Threshold below which `kb ask` says it found nothing (default: calibrated value)."
     )

@@ -25,6 +25,7 @@ import math
 import os
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -34,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from ingest.chunking import split_sentences
-from kb.answer.question import _question_stems, _stems, read_question
+from kb.answer.question import Question, _question_stems, _stems, read_question
 from kb.answer.score import _overlap, local_overlaps, previous_in_document
 from kb.answer.selector import FEATURES, WEIGHTS, features
 
@@ -85,16 +86,22 @@ def embed(texts: list[str], prefix: str, name: str) -> np.ndarray:
     return array
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--norquad", type=Path, default=REPO.parent / "shared" / "data" / "norquad")
-    parser.add_argument("--write", action="store_true", help="write kb/answer/selector.json")
-    args = parser.parse_args()
+@dataclass
+class Sample:
+    """One NorQuAD question with the sentences it reads: its passage's and the nearest other passage's."""
 
-    passages = [json.loads(line) for line in (args.norquad / "corpus.jsonl").open(encoding="utf-8")]
-    questions = [json.loads(line) for line in (args.norquad / "queries.jsonl").open(encoding="utf-8")]
+    held_out: bool
+    text: str
+    question: Question
+    pool: list[list]  # [label, holds the answer's words, sentence, cosine, overlap, FEATURES values]
+
+
+def norquad_samples(norquad: Path) -> list[Sample]:
+    """Every usable NorQuAD question with its pool of sentences, labelled and with the selector's features."""
+    passages = [json.loads(line) for line in (norquad / "corpus.jsonl").open(encoding="utf-8")]
+    questions = [json.loads(line) for line in (norquad / "queries.jsonl").open(encoding="utf-8")]
     qrels = {}
-    for line in (args.norquad / "qrels.tsv").open(encoding="utf-8"):
+    for line in (norquad / "qrels.tsv").open(encoding="utf-8"):
         parts = line.rstrip("\n").split("\t")
         if len(parts) >= 2 and parts[0] != "query-id":
             qrels[parts[0]] = parts[1]
@@ -122,7 +129,7 @@ def main() -> None:
         if rows:
             best_per_passage[:, j] = sims[:, rows].max(axis=1)
 
-    samples = []  # (split, question, pool rows with labels and features)
+    samples: list[Sample] = []
     for qi, q in enumerate(usable):
         own = qrels[q["_id"]]
         order = np.argsort(-best_per_passage[qi])
@@ -149,7 +156,16 @@ def main() -> None:
             p[5] = features(
                 question, p[2], p[3], p[4], best_cos, best_ov, local=loc, best_local=max(local), previous=prev
             )
-        samples.append((held_out(own), question, pool))
+        samples.append(Sample(held_out(own), q["text"], question, pool))
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--norquad", type=Path, default=REPO.parent / "shared" / "data" / "norquad")
+    parser.add_argument("--write", action="store_true", help="write kb/answer/selector.json")
+    args = parser.parse_args()
+    samples = [(s.held_out, s.question, s.pool) for s in norquad_samples(args.norquad)]
 
     train = [s for s in samples if not s[0]]
     test = [s for s in samples if s[0]]

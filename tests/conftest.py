@@ -151,13 +151,27 @@ def real_onnx_dir(real_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
     return export(real_model_dir, tmp_path_factory.mktemp("onnx") / built.name).out_dir
 
 
+@pytest.fixture(scope="session")
+def real_reader_dir(real_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reader's graph (kb.answer.reader): the one `make setup` built, else exported once for this session."""
+    from kb.answer.reader import export, is_exported, reader_dir
+
+    built = reader_dir(real_model_dir.parent)
+    if is_exported(built, real_model_dir):
+        return built
+    out = export(real_model_dir, tmp_path_factory.mktemp("reader"))
+    assert out is not None
+    return out
+
+
 @pytest.fixture
-def real_settings(tmp_path: Path, real_model_dir: Path, real_onnx_dir: Path) -> Settings:
-    """Settings with the real offline model and its ONNX export (linked into this test's HOME): the default path."""
+def real_settings(tmp_path: Path, real_model_dir: Path, real_onnx_dir: Path, real_reader_dir: Path) -> Settings:
+    """Settings with the real offline model, its ONNX export and the reader (linked into this test's HOME)."""
     home = tmp_path / "kbhome-real"
     (home / "models").mkdir(parents=True)
     os.symlink(real_model_dir, home / "models" / DEFAULT_MODEL)
     os.symlink(real_onnx_dir, home / "models" / real_onnx_dir.name)
+    os.symlink(real_reader_dir, home / "models" / real_reader_dir.name)
     return Settings(home=home, embed_model=DEFAULT_MODEL)
 
 

@@ -21,13 +21,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def corpus_kb(tmp_path_factory: pytest.TempPathFactory, real_model_dir: Path):  # type: ignore[no-untyped-def]
+def corpus_kb(tmp_path_factory: pytest.TempPathFactory, real_model_dir: Path, real_reader_dir: Path):  # type: ignore[no-untyped-def]
     from kb.base import KnowledgeBase
     from kb.config import Settings
 
     home = tmp_path_factory.mktemp("quality")
     (home / "models").mkdir()
     os.symlink(real_model_dir, home / "models" / real_model_dir.name)
+    os.symlink(real_reader_dir, home / "models" / real_reader_dir.name)
     kb = KnowledgeBase(Settings(home=home, embed_model=real_model_dir.name))
     report = kb.ingest([REPO_ROOT / "corpus"])
     assert report.skipped == [] and len(report.added) == 40
@@ -58,11 +59,11 @@ def test_answers_stay_above_their_measured_floors(corpus_kb) -> None:  # type: i
     assert result["verbatim"] == 1.0  # every quote is in its source: a target, met
     assert result["citations_per_source"] == 1.0  # one [n] per document and page: a target, met
     assert result["refused"] >= 0.95  # target, met (18 of 18)
-    assert result["answered"] >= 0.95  # target, met: 0.952 (138 of 145) since compounds of known words count as known
+    assert result["answered"] >= 0.95  # target, met: 0.959 (139 of 145) with the reader; 0.952 without
     assert result["how_leads"] >= 0.90  # target, met: every «how did they do it» answer leads with what was done
     assert result["median_words_single"] <= 120  # target, met
-    assert result["facts"] >= 0.39  # target 0.80; measured 0.414 at half the length of the answers before #18
-    assert result["fact_recall"] >= 0.52  # no target; measured 0.542 (key facts counted one by one)
+    assert result["facts"] >= 0.42  # target 0.80; measured 0.434 with the reader (0.414 without it)
+    assert result["fact_recall"] >= 0.54  # no target; measured 0.559 (key facts counted one by one)
 
 
 def test_nynorsk_questions_are_answered_like_bokmål_ones(corpus_kb) -> None:  # type: ignore[no-untyped-def]
@@ -108,5 +109,5 @@ def test_documents_from_new_municipalities_in_a_flat_folder(tmp_path: Path, real
     result = evaluate_answers(kb, load_questions([folder / "questions.jsonl"]))
     assert result["answered"] >= 0.95  # measured 0.958 (23 of 24)
     assert result["refused"] >= 0.85  # measured 0.875 (7 of 8); 0.750 before #18, 0.375 before the text named it
-    assert result["facts"] >= 0.54  # target 0.75; measured 0.583 (14 of 24); 0.458 before the local selector
+    assert result["facts"] >= 0.56  # target 0.75; 0.583 here, 0.625 by `kb eval` (the gap not yet explained)
     assert result["verbatim"] == 1.0

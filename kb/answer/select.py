@@ -296,7 +296,7 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieve
             absent=absent,
             members=tuple(m for m in known if m != NETWORK),
             asked=asked,
-            answerable=min_answerable(kb),
+            answerable=min_answerable(kb, comparison),
         )
 
     retrieved = read(filters)

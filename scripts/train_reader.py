@@ -1,0 +1,232 @@
+"""Fine-tune the reader (kb/answer/reader.py) on NorQuAD and fit how it combines with the selector.
+
+Uses the same NorQuAD pools as scripts/train_selector.py (each question reads its passage's sentences and the
+nearest other passage's) and the same 80/20 passage split, whose 20 % nothing here trains on. The 80 % is split
+again by question: 3/4 fine-tune the reader, 1/4 (the calibration part) fit the combination with the selector and
+the answerability threshold. Three steps, seeded:
+
+1. fine-tune the top TUNED_LAYERS layers of the offline e5 model and a linear head, EPOCHS passes, each question
+   against NEGATIVES sentences of its pool that do not hold the answer's words (softmax over the group);
+2. read the selector's READ most likely sentences of each calibration and held-out question;
+3. fit a logistic combination (selector logit, reader logit, reader logit less the best one read) on the
+   calibration part, classes balanced as the selector's are, so its probabilities read on the selector's scale;
+   the threshold keeps ANSWER_KEEP of its answerable typed questions, as the selector's does.
+
+Reports top-1 on the held-out 20 % for the selector alone, the reader alone and the combination, and the share
+of held-out near misses (the answer's sentences taken out) the threshold refuses, for both.
+
+    .venv/bin/python scripts/train_reader.py [--norquad ../shared/data/norquad] [--write]   # ~22 min, 2 cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np
+from train_selector import ANSWER_KEEP, REPO, norquad_samples
+
+from kb.answer.reader import (
+    COMBINATION,
+    MAX_LENGTH,
+    PASSAGE_PREFIX,
+    QUERY_PREFIX,
+    TUNED_LAYERS,
+    WEIGHTS,
+    torch_reader,
+    tuned_names,
+)
+from kb.answer.selector import FEATURES, load_selector
+from kb.config import DEFAULT_MODEL, Settings
+
+NEGATIVES = 3
+LEARNING_RATE = 1e-4
+EPOCHS = 2
+READ = 8  # sentences the reader reads per question at run time: the selector's most likely
+SEED = 0
+
+
+def calibration(text: str) -> bool:
+    return int(hashlib.sha256(text.encode()).hexdigest(), 16) % 4 == 0
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--norquad", type=Path, default=REPO.parent / "shared" / "data" / "norquad")
+    parser.add_argument("--write", action="store_true", help="write kb/answer/reader.npz and reader.json")
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--lr", type=float, default=LEARNING_RATE)
+    args = parser.parse_args()
+
+    import torch
+    from sklearn.linear_model import LogisticRegression
+    from transformers import AutoTokenizer
+
+    torch.manual_seed(SEED)
+    rng = random.Random(SEED)
+    started = time.perf_counter()
+    samples = norquad_samples(args.norquad)
+    fit = [s for s in samples if not s.held_out and not calibration(s.text)]
+    calib = [s for s in samples if not s.held_out and calibration(s.text)]
+    test = [s for s in samples if s.held_out]
+    model_dir = Settings().models_dir / DEFAULT_MODEL
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    model = torch_reader(model_dir, weights=Path("/nonexistent"))
+    tuned = set(tuned_names(model))
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name in tuned)
+    optimiser = torch.optim.AdamW([p for n, p in model.named_parameters() if n in tuned], lr=args.lr)
+
+    def logits(question: str, sentences: list[str]) -> torch.Tensor:
+        batch = tokenizer(
+            [QUERY_PREFIX + question] * len(sentences),
+            [PASSAGE_PREFIX + s for s in sentences],
+            padding=True,
+            truncation="only_second",
+            max_length=MAX_LENGTH,
+            return_tensors="pt",
+        )
+        return model(batch["input_ids"], batch["attention_mask"])
+
+    # 1. fine-tune
+    model.train()
+    order = []
+    for _ in range(args.epochs):
+        epoch = list(range(len(fit)))
+        rng.shuffle(epoch)
+        order += epoch
+    total = 0.0
+    for step, i in enumerate(order):
+        pool = fit[i].pool
+        positives = [p[2] for p in pool if p[0]]
+        negatives = [p[2] for p in pool if not p[0] and not p[1]]
+        if not positives or not negatives:
+            continue
+        group = [rng.choice(positives), *rng.sample(negatives, min(NEGATIVES, len(negatives)))]
+        loss = torch.nn.functional.cross_entropy(logits(fit[i].text, group).unsqueeze(0), torch.tensor([0]))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        total += float(loss.detach())
+        if step % 500 == 0:
+            print(f"step {step}/{len(order)} loss {total / (step + 1):.3f} {time.perf_counter() - started:.0f} s")
+    model.eval()
+
+    # 2. read the selector's READ most likely sentences
+    selector = load_selector()
+    item = FEATURES.index("item")
+
+    def rows(split: list) -> list[tuple[bool, list[tuple[list[float], bool, bool, bool]]]]:
+        out = []
+        for s in split:
+            probs = [selector.probability(p[5]) for p in s.pool]
+            top = sorted(range(len(s.pool)), key=lambda j: -probs[j])[:READ]
+            with torch.no_grad():
+                read = logits(s.text, [s.pool[j][2] for j in top]).tolist()
+            best = max(read)
+            out.append(
+                (
+                    s.question.typed,
+                    [
+                        ([logit(probs[j]), r, r - best], s.pool[j][0], s.pool[j][1], bool(s.pool[j][5][item]))
+                        for j, r in zip(top, read, strict=True)
+                    ],
+                )
+            )
+        return out
+
+    calib_rows, test_rows = rows(calib), rows(test)
+    if os.environ.get("KB_READER_ROWS"):  # for analysis: the rows the combination is fitted and reported on
+        import pickle
+
+        with open(os.environ["KB_READER_ROWS"], "wb") as f:
+            pickle.dump({"calib": calib_rows, "test": test_rows}, f)
+
+    # 3. the combination and the answerability threshold
+    x = np.array([f for _, read in calib_rows for f, *_ in read])
+    y = np.array([label for _, read in calib_rows for _, label, *_ in read], dtype=int)
+    combination = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(x, y)
+    weights, bias = combination.coef_[0], float(combination.intercept_[0])
+
+    def combined(f: list[float]) -> float:
+        return 1.0 / (1.0 + math.exp(-(bias + float(np.dot(weights, f)))))
+
+    def selector_only(f: list[float]) -> float:
+        return 1.0 / (1.0 + math.exp(-f[0]))
+
+    def top1(split: list, key) -> float:
+        return round(sum(max(read, key=lambda r: key(r[0]))[1] for _, read in split) / len(split), 3)
+
+    def best_typed(read: list, drop_answer: bool, key) -> float:
+        return max((key(f) for f, _, holds, has in read if has and not (drop_answer and holds)), default=0.0)
+
+    report: dict = {
+        "questions": {"fine_tune": len(fit), "calibration": len(calib), "held_out": len(test)},
+        "read": READ,
+        "top1_held_out": {
+            "selector": top1(test_rows, selector_only),
+            "reader": top1(test_rows, lambda f: f[1]),
+            "combined": top1(test_rows, combined),
+            "answer_among_read": round(sum(any(r[1] for r in read) for _, read in test_rows) / len(test_rows), 3),
+        },
+    }
+    threshold = 0.5
+    for name, key in (("selector", selector_only), ("combined", combined)):
+        kept = sorted(best_typed(read, False, key) for typed, read in calib_rows if typed)
+        cut = kept[int((1 - ANSWER_KEEP) * len(kept))]
+        typed_test = [read for typed, read in test_rows if typed]
+        report[f"held_out_typed_{name}"] = {
+            "threshold": round(cut, 4),
+            "answerable_kept": round(sum(best_typed(r, False, key) >= cut for r in typed_test) / len(typed_test), 3),
+            "near_miss_refused": round(sum(best_typed(r, True, key) < cut for r in typed_test) / len(typed_test), 3),
+        }
+        threshold = cut
+    report["weights"] = [round(float(w), 4) for w in weights]
+    report["seconds"] = round(time.perf_counter() - started)
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    if args.write:
+        state = model.state_dict()
+        np.savez_compressed(WEIGHTS, **{name: state[name].numpy().astype(np.float16) for name in sorted(tuned)})
+        COMBINATION.write_text(
+            json.dumps(
+                {
+                    "trained": str(date.today()),
+                    "data": "NorQuAD (../shared/data/norquad): reader on 3/4 of the passages whose sha256(id) % 5 "
+                    "!= 0, combination on the other 1/4 (by question), report on sha256(id) % 5 == 0",
+                    "command": "scripts/train_reader.py --write",
+                    "tuned_layers": TUNED_LAYERS,
+                    "features": ["selector_logit", "reader_logit", "reader_logit_gap"],
+                    "weights": [round(float(w), 6) for w in weights],
+                    "bias": round(bias, 6),
+                    "answerable": round(threshold, 6),
+                    "read": READ,
+                    "report": report,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        print(f"wrote {WEIGHTS} and {COMBINATION}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""The reader (a cross-encoder fine-tuned on NorQuAD): its shipped weights, its export, and how it rescores.
+
+The unit tests give `read_most_likely` a reader whose logits are written out, so what is checked (which
+sentences it reads, how the combination orders them, that unread ones stay behind) does not depend on a model.
+The integration tests build the real graph from the offline e5 folder and the shipped layers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb.answer.reader import (
+    COMBINATION,
+    WEIGHTS,
+    Combination,
+    export,
+    is_exported,
+    load_combination,
+    reader_dir,
+    torch_reader,
+    tuned_names,
+)
+from kb.answer.score import Candidate, answer_reader, read_most_likely
+from kb.answer.sentences import Span
+from kb.types import Hit
+
+COMBINED = Combination(selector=1.0, reader=1.0, reader_gap=0.0, bias=0.0, answerable=0.5, read=2)
+
+
+class WrittenReader:
+    """Logits looked up by sentence: a reader whose judgement the test states."""
+
+    def __init__(self, logits: dict[str, float]) -> None:
+        self.table = logits
+        self.read: list[str] = []
+
+    def logits(self, question: str, sentences: list[str]) -> list[float]:
+        self.read.extend(sentences)
+        return [self.table[s] for s in sentences]
+
+
+def candidate(text: str, score: float, municipality: str = "Halden") -> Candidate:
+    hit = Hit(id=text, text=text, source=f"{municipality}/a.md", score=1.0, metadata={"municipality": municipality})
+    return Candidate(Span(hit, 0, len(text), 0), score=score)
+
+
+def test_the_shipped_combination_is_fitted_and_has_a_threshold() -> None:
+    combination = load_combination()
+    assert combination is not None
+    assert combination.reader + combination.reader_gap > 0  # the sentence the reader finds likeliest is likelier
+    assert 0.0 < combination.answerable < 1.0 and combination.read >= 4
+    report = json.loads(COMBINATION.read_text(encoding="utf-8"))["report"]
+    assert report["top1_held_out"]["combined"] > report["top1_held_out"]["selector"]
+
+
+def test_the_reader_reorders_what_it_reads_and_leaves_the_rest_behind() -> None:
+    topic = candidate("Lede i Østfold er fylkeskommunens lederprogram.", 0.8)
+    answer = candidate("29 av 32 deltakere fullførte programmet i juni 2025.", 0.6)
+    unread = candidate("Programmet ble utviklet sammen med Høgskolen i Østfold.", 0.55)
+    reader = WrittenReader({topic.span.display: -3.0, answer.span.display: 3.0})
+    read_most_likely((reader, COMBINED), "Hvor mange fullførte Lede i Østfold?", [topic, answer, unread])
+    assert reader.read == [topic.span.display, answer.span.display]  # the selector's two most likely
+    assert answer.score > topic.score
+    assert unread.score <= min(answer.score, topic.score)
+
+
+def test_a_comparison_reads_the_most_likely_of_each_municipality() -> None:
+    halden = [candidate(f"Halden {i}.", 0.9 - i / 10) for i in range(3)]
+    moss = candidate("Moss 0.", 0.2, municipality="Moss")
+    reader = WrittenReader({c.span.display: 0.0 for c in [*halden, moss]})
+    read_most_likely((reader, COMBINED), "Hvordan jobber kommunene?", [*halden, moss], per_municipality=1)
+    assert reader.read == ["Halden 0.", "Moss 0."]
+
+
+def test_no_reader_for_the_hash_embedder_or_when_switched_off(make_kb) -> None:  # type: ignore[no-untyped-def]
+    assert answer_reader(make_kb()) is None  # the test default: the hash embedder
+    assert answer_reader(make_kb(embed_model="multilingual-e5-small", reader=False)) is None
+
+
+def test_without_a_built_reader_the_selector_ranks_alone(make_kb) -> None:  # type: ignore[no-untyped-def]
+    kb = make_kb(embed_model="multilingual-e5-small")
+    assert not is_exported(reader_dir(kb.settings.models_dir))
+    assert answer_reader(kb) is None
+
+
+@pytest.mark.integration
+def test_the_shipped_layers_are_the_ones_the_training_changes(real_model_dir: Path) -> None:
+    shipped = np.load(WEIGHTS)
+    model = torch_reader(real_model_dir)
+    assert sorted(shipped.files) == sorted(tuned_names(model))
+    state = model.state_dict()
+    for name in shipped.files:
+        assert np.allclose(state[name].numpy(), shipped[name].astype(np.float32))
+
+
+@pytest.mark.integration
+def test_the_exported_reader_matches_torch_and_reads_the_answer_first(real_reader_dir: Path) -> None:
+    from kb.answer.reader import Reader
+
+    marker = json.loads((real_reader_dir / ".reader-export.json").read_text(encoding="utf-8"))
+    assert marker["max_abs_diff"] < 0.01
+    reader = Reader(real_reader_dir)
+    question = "Hvor mange deltakere fullførte det første kullet av Lede i Østfold?"
+    sentences = [
+        "Lede i Østfold er fylkeskommunens lederprogram for ledere på alle nivåer.",
+        "Det andre kullet starter høsten 2025 med 36 deltakere.",
+        "29 av 32 deltakere fullførte programmet i juni 2025, og 26 tok eksamen.",
+    ]
+    logits = reader.logits(question, sentences)
+    assert max(range(3), key=lambda i: logits[i]) == 2
+
+
+@pytest.mark.integration
+def test_export_skips_a_finished_build(real_model_dir: Path, real_reader_dir: Path) -> None:
+    assert is_exported(real_reader_dir, real_model_dir)
+    assert export(real_model_dir, real_reader_dir.parent) == real_reader_dir.resolve()
+
+
+def test_a_comparison_is_not_read_and_keeps_the_selectors_threshold(make_kb, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from kb.answer import score
+    from kb.answer.selector import load_selector
+
+    kb = make_kb(embed_model="multilingual-e5-small")
+    monkeypatch.setattr(score, "answer_reader", lambda kb: (WrittenReader({}), COMBINED))
+    assert score.min_answerable(kb) == COMBINED.answerable
+    # The combination was fitted on one question's likeliest sentences; across municipalities the selector ranks.
+    assert score.min_answerable(kb, comparison=True) == load_selector().answerable
+
+
+def test_the_reader_reads_a_single_topic_answer_and_not_a_comparison(make_kb, mini_corpus, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from collections import defaultdict
+
+    from kb.answer import score
+    from kb.answer.select import retrieve
+
+    kb = make_kb()
+    kb.ingest([mini_corpus])
+    reader = WrittenReader(defaultdict(float))
+    monkeypatch.setattr(score, "answer_reader", lambda kb: (reader, COMBINED))
+    compared = retrieve(kb, "Sammenlign hvordan kommunene rekrutterer sykepleiere")
+    assert compared.comparison and compared.candidates
+    assert reader.read == []
+    retrieve(kb, "Hvordan rekrutterer Fredrikstad sykepleiere?")
+    assert len(reader.read) == COMBINED.read
