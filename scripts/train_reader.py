@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
-from train_selector import ANSWER_KEEP, REPO, norquad_samples
+from train_selector import ANSWER_KEEP, REPO, norquad_samples, write_json
 
 from kb.answer.reader import (
     COMBINATION,
@@ -204,26 +204,21 @@ def main() -> None:
     if args.write:
         state = model.state_dict()
         np.savez_compressed(WEIGHTS, **{name: state[name].numpy().astype(np.float16) for name in sorted(tuned)})
-        COMBINATION.write_text(
-            json.dumps(
-                {
-                    "trained": str(date.today()),
-                    "data": "NorQuAD (../shared/data/norquad): reader on 3/4 of the passages whose sha256(id) % 5 "
-                    "!= 0, combination on the other 1/4 (by question), report on sha256(id) % 5 == 0",
-                    "command": "scripts/train_reader.py --write",
-                    "tuned_layers": TUNED_LAYERS,
-                    "features": ["selector_logit", "reader_logit", "reader_logit_gap"],
-                    "weights": [round(float(w), 6) for w in weights],
-                    "bias": round(bias, 6),
-                    "answerable": round(threshold, 6),
-                    "read": READ,
-                    "report": report,
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
+        write_json(
+            COMBINATION,
+            {
+                "trained": str(date.today()),
+                "data": "NorQuAD (../shared/data/norquad): reader on 3/4 of the passages whose sha256(id) % 5 "
+                "!= 0, combination on the other 1/4 (by question), report on sha256(id) % 5 == 0",
+                "command": "scripts/train_reader.py --write",
+                "tuned_layers": TUNED_LAYERS,
+                "features": ["selector_logit", "reader_logit", "reader_logit_gap"],
+                "weights": [round(float(w), 6) for w in weights],
+                "bias": round(bias, 6),
+                "answerable": round(threshold, 6),
+                "read": READ,
+                "report": report,
+            },
         )
         print(f"wrote {WEIGHTS} and {COMBINATION}")
 

@@ -44,6 +44,11 @@ ANSWER_KEEP = 0.90  # share of answerable typed training questions the answerabi
 CACHE = Path(os.environ.get("KB_SELECTOR_CACHE", "/tmp/kb-selector-cache"))
 
 
+def write_json(path: Path, data: dict) -> None:
+    """A trained model's file: indented JSON, non-ASCII kept (the report quotes Norwegian)."""
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
 def held_out(passage_id: str) -> bool:
     return int(hashlib.sha256(passage_id.encode()).hexdigest(), 16) % 5 == 0
 
@@ -228,23 +233,18 @@ def main() -> None:
     report["weights"] = {name: round(float(w), 4) for name, w in zip(FEATURES, weights, strict=True)}
     print(json.dumps(report, ensure_ascii=False, indent=2))
     if args.write:
-        WEIGHTS.write_text(
-            json.dumps(
-                {
-                    "trained": str(date.today()),
-                    "data": "NorQuAD (../shared/data/norquad), passages whose sha256(id) % 5 != 0",
-                    "command": "scripts/train_selector.py --write",
-                    "features": list(FEATURES),
-                    "weights": [round(float(w), 6) for w in weights],
-                    "bias": round(bias, 6),
-                    "answerable": round(threshold, 6),
-                    "report": report,
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
+        write_json(
+            WEIGHTS,
+            {
+                "trained": str(date.today()),
+                "data": "NorQuAD (../shared/data/norquad), passages whose sha256(id) % 5 != 0",
+                "command": "scripts/train_selector.py --write",
+                "features": list(FEATURES),
+                "weights": [round(float(w), 6) for w in weights],
+                "bias": round(bias, 6),
+                "answerable": round(threshold, 6),
+                "report": report,
+            },
         )
         print(f"wrote {WEIGHTS}")
 

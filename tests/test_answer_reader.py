@@ -68,14 +68,6 @@ def test_the_reader_reorders_what_it_reads_and_leaves_the_rest_behind() -> None:
     assert unread.score <= min(answer.score, topic.score)
 
 
-def test_a_comparison_reads_the_most_likely_of_each_municipality() -> None:
-    halden = [candidate(f"Halden {i}.", 0.9 - i / 10) for i in range(3)]
-    moss = candidate("Moss 0.", 0.2, municipality="Moss")
-    reader = WrittenReader({c.span.display: 0.0 for c in [*halden, moss]})
-    read_most_likely((reader, COMBINED), "Hvordan jobber kommunene?", [*halden, moss], per_municipality=1)
-    assert reader.read == ["Halden 0.", "Moss 0."]
-
-
 def test_no_reader_for_the_hash_embedder_or_when_switched_off(make_kb) -> None:  # type: ignore[no-untyped-def]
     assert answer_reader(make_kb()) is None  # the test default: the hash embedder
     assert answer_reader(make_kb(embed_model="multilingual-e5-small", reader=False)) is None

@@ -2,7 +2,8 @@
 
 Two scores per sentence: `relevance` (cosine and keyword overlap: how close it is to the question's topic, part
 of the refusal signal in kb.answer.select) and `score` (the learned selector's probability that it holds the
-answer, kb.answer.selector: what the answer picks by).
+answer, kb.answer.selector, combined with the reader's for the likeliest sentences, kb.answer.reader: what the
+answer picks by).
 """
 
 from __future__ import annotations
@@ -90,25 +91,13 @@ def answer_reader(kb: Any) -> tuple[Reader, Combination] | None:
     return (reader, combination) if reader else None
 
 
-def read_most_likely(
-    reading: tuple[Reader, Combination], question: str, candidates: Sequence[Candidate], per_municipality: int = 0
-) -> None:
-    """Let the reader read the selector's most likely sentences and score them by the fitted combination.
+def read_most_likely(reading: tuple[Reader, Combination], question: str, candidates: Sequence[Candidate]) -> None:
+    """Let the reader read the selector's Combination.read most likely sentences; score them by the combination.
 
-    It reads Combination.read sentences (with `per_municipality`, that many of each municipality's instead);
-    the others keep the selector's probability, capped at the lowest combined one, so they stay behind.
+    The others keep the selector's probability, capped at the lowest combined one, so they stay behind.
     """
     reader, combination = reading
-    order = sorted(candidates, key=lambda c: -c.score)
-    if per_municipality:
-        taken: Counter[str] = Counter()
-        chosen = []
-        for c in order:
-            if taken[c.span.hit.municipality] < per_municipality:
-                taken[c.span.hit.municipality] += 1
-                chosen.append(c)
-    else:
-        chosen = order[: combination.read]
+    chosen = sorted(candidates, key=lambda c: -c.score)[: combination.read]
     if not chosen:
         return
     logits = reader.logits(question, [c.span.display for c in chosen])
@@ -246,9 +235,11 @@ def score_sentences(
     words (stems) found in the sentence: how close it is to the question's topic, which decides refusal.
     Municipality names in the question are left out of the overlap: they decide scope, not relevance.
     `score` is the learned selector's probability that the sentence holds the answer (kb.answer.selector):
-    what the answer picks by. To keep an answer under a second on two cores, only the EMBED_LIMIT most
-    promising sentences (keyword overlap and their chunk's search score) are embedded when ingest has not;
-    with `per_municipality`, that many per municipality are embedded first.
+    what the answer picks by; where the reader is built (kb.answer.reader), the selector's most likely ones
+    are read with the question and scored by the fitted combination instead (not in a comparison). To keep an
+    answer under a second on two cores, only the EMBED_LIMIT most promising sentences (keyword overlap and their
+    chunk's search score) are embedded when ingest has not; with `per_municipality`, that many per municipality
+    are embedded first.
     """
     asked = question if isinstance(question, Question) else read_question(question)
     spans: list[Span] = []
