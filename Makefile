@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MODEL  := .kb/models/multilingual-e5-small-onnx/.onnx-export.json
+READER := .kb/models/e5-reader-onnx/.reader-export.json
 PORT   ?= 8501
 # NOTE: loopback by default: without KB_AUTH whoever reaches the app is admin. ADDRESS=0.0.0.0 with sign-in.
 ADDRESS ?= 127.0.0.1
@@ -17,7 +18,7 @@ export ANONYMIZED_TELEMETRY := False
 
 .PHONY: setup run ingest app test test-fast lint fix bench eval serve-chroma serve-gate chromium clean
 
-setup: $(STAMP) $(MODEL)  ## venv with pinned CPU-only packages, and the offline embedding model
+setup: $(STAMP) $(MODEL) $(READER)  ## venv with pinned CPU-only packages, the offline embedding model and the reader
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Fant ikke $(PYTHON); sett PYTHON=/sti/til/python3.11"; exit 1; }
@@ -33,6 +34,10 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $@
 
 $(MODEL): $(STAMP)
+	$(BIN)/kb setup
+
+# The reader is rebuilt when its shipped layers change (kb setup skips what is already built).
+$(READER): $(STAMP) kb/answer/reader.npz
 	$(BIN)/kb setup
 
 ingest: setup

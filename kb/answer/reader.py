@@ -33,7 +33,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from kb.embed.onnx_model import DATA_FILE, MODEL_FILE, OPSET, PAD_ID, TOKENIZER_FILE, _save_external
+from kb.embed.onnx_model import MODEL_FILE, OPSET, PAD_ID, TOKENIZER_FILE, _save_external
 
 logger = logging.getLogger(__name__)
 
@@ -288,4 +288,4 @@ def export(model_dir: Path, models_dir: Path, *, force: bool = False) -> Path | 
     return out_dir
 
 
-__all__ = ["DATA_FILE", "Combination", "Reader", "export", "load_combination", "load_reader", "torch_reader"]
+__all__ = ["Combination", "Reader", "export", "load_combination", "load_reader", "torch_reader"]
