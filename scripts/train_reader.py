@@ -45,6 +45,7 @@ from kb.answer.reader import (
     QUERY_PREFIX,
     TUNED_LAYERS,
     WEIGHTS,
+    logit,
     torch_reader,
     tuned_names,
 )
@@ -60,11 +61,6 @@ SEED = 0
 
 def calibration(text: str) -> bool:
     return int(hashlib.sha256(text.encode()).hexdigest(), 16) % 4 == 0
-
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
 
 
 def main() -> None:

@@ -120,7 +120,7 @@ def test_a_comparison_is_not_read_and_keeps_the_selectors_threshold(make_kb, mon
     monkeypatch.setattr(score, "answer_reader", lambda kb: (WrittenReader({}), COMBINED))
     assert score.min_answerable(kb) == COMBINED.answerable
     # The combination was fitted on one question's likeliest sentences; across municipalities the selector ranks.
-    assert score.min_answerable(kb, comparison=True) == load_selector().answerable
+    assert score.min_answerable(kb, read=False) == load_selector().answerable
 
 
 def test_the_reader_reads_a_single_topic_answer_and_not_a_comparison(make_kb, mini_corpus, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -116,6 +116,12 @@ def load_reader(models_dir: Path, tokenizer: Callable[[], Any] = lambda: None) -
     return _READERS[folder]
 
 
+def logit(probability: float) -> float:
+    """log(p / (1 - p)), with p kept inside (1e-6, 1 - 1e-6): how a probability enters the combination."""
+    p = min(max(probability, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
 @dataclass(frozen=True, slots=True)
 class Combination:
     """P(answer) from the selector's logit, the reader's logit, and the reader's logit less the best one read."""
@@ -288,4 +294,4 @@ def export(model_dir: Path, models_dir: Path, *, force: bool = False) -> Path | 
     return out_dir
 
 
-__all__ = ["Combination", "Reader", "export", "load_combination", "load_reader", "torch_reader"]
+__all__ = ["Combination", "Reader", "export", "load_combination", "load_reader", "logit", "torch_reader"]

@@ -23,7 +23,7 @@ from kb.answer.question import (
     _stems,
     read_question,
 )
-from kb.answer.reader import Combination, Reader, load_combination, load_reader
+from kb.answer.reader import Combination, Reader, load_combination, load_reader, logit
 from kb.answer.selector import features, load_selector
 from kb.answer.sentences import Span, heading_above, sentence_spans
 from kb.config import DEFAULT_MODEL
@@ -59,15 +59,15 @@ class Candidate:
 
 
 # --- scoring -----------------------------------------------------------------------------------------------
-def min_answerable(kb: Any, comparison: bool = False) -> float:
+def min_answerable(kb: Any, read: bool = True) -> float:
     """The probability a typed answer must reach: calibrated on NorQuAD, for the reader if it reads, else the selector.
 
     The offline hash embedder (tests, demos) has other cosines than the model the selector learned from; there
-    a typed question only needs a sentence that holds the asked item. The reader does not read comparisons.
+    a typed question only needs a sentence that holds the asked item. `read`: as given to `score_sentences`.
     """
     if str(kb.settings.embed_model).lower() == "hash":
         return 0.0
-    reading = None if comparison else answer_reader(kb)
+    reading = answer_reader(kb) if read else None
     return reading[1].answerable if reading else load_selector().answerable
 
 
@@ -103,8 +103,7 @@ def read_most_likely(reading: tuple[Reader, Combination], question: str, candida
     logits = reader.logits(question, [c.span.display for c in chosen])
     best = max(logits)
     for c, value in zip(chosen, logits, strict=True):
-        p = min(max(c.score, 1e-6), 1 - 1e-6)
-        c.score = combination.probability(math.log(p / (1 - p)), value, best)
+        c.score = combination.probability(logit(c.score), value, best)
     floor = min(c.score for c in chosen)
     read = {id(c) for c in chosen}
     for c in candidates:
@@ -228,6 +227,7 @@ def score_sentences(
     ignore_words: Sequence[str] = (),
     *,
     per_municipality: int = 0,
+    read: bool = True,
 ) -> list[Candidate]:
     """The sentences of the hits, scored against the question, best first (by `relevance`).
 
@@ -235,8 +235,8 @@ def score_sentences(
     words (stems) found in the sentence: how close it is to the question's topic, which decides refusal.
     Municipality names in the question are left out of the overlap: they decide scope, not relevance.
     `score` is the learned selector's probability that the sentence holds the answer (kb.answer.selector):
-    what the answer picks by; where the reader is built (kb.answer.reader), the selector's most likely ones
-    are read with the question and scored by the fitted combination instead (not in a comparison). To keep an
+    what the answer picks by; with `read` and the reader built (kb.answer.reader), the selector's most likely
+    ones are read with the question and scored by the fitted combination instead. To keep an
     answer under a second on two cores, only the EMBED_LIMIT most promising sentences (keyword overlap and their
     chunk's search score) are embedded when ingest has not; with `per_municipality`, that many per municipality
     are embedded first.
@@ -321,10 +321,7 @@ def score_sentences(
                 goal=states_goal(text),
             )
         )
-    # NOTE: not in a comparison: the combination is fitted on one question's eight likeliest sentences, and
-    # across municipalities its «less than the best read» term ranks them against each other, not against the
-    # question (evalsets/nye-kommuner: Indre Østfold's measure gave way to Moss's staffing forecast).
-    reading = None if per_municipality else answer_reader(kb)
+    reading = answer_reader(kb) if read else None
     if reading:
         read_most_likely(reading, asked.text, out)
     out.sort(key=lambda c: (-c.relevance, c.span.order))

@@ -272,7 +272,13 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieve
             hits = kb.search(question, k=PASSAGES, filters=filters)
         documents = focus(hits, comparison, newer)
         chunks = document_chunks(kb, hits, documents)
-        candidates = score_sentences(kb, asked, chunks, ignore_words=ignore, per_municipality=4 if comparison else 0)
+        # NOTE: the reader does not read a comparison: its combination is fitted on one question's eight likeliest
+        # sentences, and across municipalities the «less than the best read» term ranks them against each other,
+        # not against the question (evalsets/nye-kommuner: Indre Østfold's measure gave way to Moss's staffing
+        # forecast). The selector ranks there, with its own threshold.
+        candidates = score_sentences(
+            kb, asked, chunks, ignore_words=ignore, per_municipality=4 if comparison else 0, read=not comparison
+        )
         if mentioning:  # the last municipality named before the sentence, in it or its paragraph, is the one asked
             candidates = [c for c in candidates if last_named(lead_in(c.span), known) in mentioning]
         rank = {s: i for i, s in enumerate(sorted(documents, key=lambda s: -documents[s]))}
@@ -296,7 +302,7 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieve
             absent=absent,
             members=tuple(m for m in known if m != NETWORK),
             asked=asked,
-            answerable=min_answerable(kb, comparison),
+            answerable=min_answerable(kb, read=not comparison),
         )
 
     retrieved = read(filters)
