@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingest.roles import section_role
-from kb.answer.facts import dates, figures, mentions_year, names, new_items, sentence_role
+from kb.answer.facts import counts_of, dates, figures, mentions_year, names, new_items, sentence_role
 from kb.answer.question import (
     AMOUNT,
     COUNT,
@@ -76,6 +76,16 @@ def test_fractions_and_round_counts_in_words_are_figures() -> None:
     assert new_items(FIGURE, "Minst to tredeler av befolkningen bodde i leiegård.", "Hvor stor andel?", SHARE)
     assert new_items(FIGURE, "Bilen vil koste godt over én million kroner.", "Hvilken pris får bilen?", AMOUNT)
     assert "tredvetalls" in figures("Over et tredvetalls journalister har kommet til Oslo.")
+
+
+def test_figures_after_antall_and_the_noun_count_it() -> None:
+    # evalsets/nye-kommuner nye-30: «hvor mange sykepleierstillinger sto ubesatt før og etter …?»
+    moss = "Ved utgangen av 2024 var antall ubesatte sykepleierstillinger redusert fra 34 til 11."
+    assert counts_of(moss, "sykepleierstillinger") == ("34", "11")
+    assert counts_of("Antallet lærlinger i kommunen økte til 11.", "lærlinger") == ("11",)
+    # «antall» about another noun counts nothing of this one
+    assert counts_of("Antall ansatte økte fra 480 til 500.", "lærlinger") == ()
+    assert counts_of("Antall ansatte er 500, og 11 lærlinger har kontrakt.", "lærlinger") == ("11",)
 
 
 def test_figures_dates_and_names_are_read_from_the_form_of_the_text() -> None:

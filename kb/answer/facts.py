@@ -149,9 +149,14 @@ def _common_word(word: str) -> bool:
 _GENERIC_COUNT = re.compile(r"^\s*(?:personer|stykker|stk\.?|i alt|totalt|til sammen|tilsaman|av dei|av dem)\b", re.I)
 
 
+_NUMBER_OF = re.compile(r"\b(?:antall(?:et)?|talet på|tallet på)\b", re.IGNORECASE)
+NUMBER_OF_REACH = 80  # characters after «antall <noun>» whose figures count the noun: about a clause
+
+
 def counts_of(sentence: str, noun: str, within: int = 3) -> tuple[str, ...]:
     """The counts in a sentence of the counted noun: «11 lærlinger», or «48 personer» where the noun is named.
 
+    The figures after «antall <noun>» count it too: «antall ubesatte stillinger ble redusert fra 34 til 11».
     Matched on stems, and a longer word ending in the noun counts too («fagarbeidere» counts «arbeidere»), but
     not the other way round: «helsefagarbeidere» is not counted by «fagarbeidere».
     """
@@ -163,10 +168,16 @@ def counts_of(sentence: str, noun: str, within: int = 3) -> tuple[str, ...]:
         return any(stem == target or stem.endswith(target) for stem in analyse(text, None))
 
     named = names_noun(sentence)
+    counting = next(
+        (m.end() for m in _NUMBER_OF.finditer(sentence) if names_noun(" ".join(sentence[m.end() :].split()[:within]))),
+        None,
+    )
     out = []
     for count in _counts(sentence):
-        after = sentence[sentence.find(count) + len(count) :]
-        if names_noun(" ".join(after.split()[:within])) or (named and _GENERIC_COUNT.match(after)):
+        at = sentence.find(count)
+        after = sentence[at + len(count) :]
+        counted_before = counting is not None and 0 <= at - counting < NUMBER_OF_REACH
+        if names_noun(" ".join(after.split()[:within])) or (named and _GENERIC_COUNT.match(after)) or counted_before:
             out.append(count)
     return tuple(out)
 
