@@ -32,7 +32,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from kb.embed.onnx_model import MODEL_FILE, OPSET, PAD_ID, TOKENIZER_FILE, _save_external
+from kb.embed.onnx_model import MODEL_FILE, OPSET, PAD_ID, TOKENIZER_FILE, _save_external, padded
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +66,8 @@ class Reader:
 
     def __init__(self, folder: Path, threads: int = 1, tokenizer: Any = None) -> None:
         """`tokenizer`: the embedder's (the same vocabulary), to spare loading it twice (~0.5 s per process)."""
-        import numpy as np
         import onnxruntime as ort
 
-        self._np = np
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -85,18 +83,11 @@ class Reader:
 
     def logits(self, question: str, sentences: Sequence[str]) -> list[float]:
         """The reader's logit for each sentence as the answer to the question, in the order given."""
-        np = self._np
         if not sentences:
             return []
         # NOTE: the sentence is cut by characters, so a shared tokenizer needs no truncation setting of its own.
         pairs = [(QUERY_PREFIX + question, PASSAGE_PREFIX + s[:MAX_CHARS]) for s in sentences]
-        encodings = self._tokenizer.encode_batch(pairs)
-        width = max(len(e.ids) for e in encodings)
-        ids = np.full((len(encodings), width), PAD_ID, dtype=np.int64)
-        mask = np.zeros((len(encodings), width), dtype=np.int64)
-        for r, e in enumerate(encodings):
-            ids[r, : len(e.ids)] = e.ids
-            mask[r, : len(e.ids)] = 1
+        ids, mask = padded(self._tokenizer.encode_batch(pairs))
         out = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         return [float(x) for x in out.reshape(-1)]
 

@@ -141,13 +141,7 @@ class OnnxEmbedder:
         out: Any = None
         for start in range(0, len(order), self.embed_batch_size):
             rows = order[start : start + self.embed_batch_size]
-            width = max(len(encodings[i].ids) for i in rows)
-            ids = np.full((len(rows), width), PAD_ID, dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                n = len(encodings[i].ids)
-                ids[r, :n] = encodings[i].ids
-                mask[r, :n] = 1
+            ids, mask = padded([encodings[i] for i in rows])
             hidden = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
             weights = mask[..., None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
@@ -168,6 +162,19 @@ class OnnxEmbedder:
     def get_text_embedding_batch(self, texts: Sequence[str], **_: Any) -> list[list[float]]:
         """Passage vectors (with the passage prefix), in the order given."""
         return [[float(x) for x in row] for row in self.encode([self.passage_prefix + t for t in texts])]
+
+
+def padded(encodings: Sequence[Any]) -> tuple[Any, Any]:
+    """(input_ids, attention_mask) for a batch of `tokenizers` encodings, padded with PAD_ID to the longest."""
+    import numpy as np
+
+    width = max(len(e.ids) for e in encodings)
+    ids = np.full((len(encodings), width), PAD_ID, dtype=np.int64)
+    mask = np.zeros((len(encodings), width), dtype=np.int64)
+    for r, e in enumerate(encodings):
+        ids[r, : len(e.ids)] = e.ids
+        mask[r, : len(e.ids)] = 1
+    return ids, mask
 
 
 @contextlib.contextmanager
