@@ -706,3 +706,48 @@ def test_a_figure_a_municipality_reported_at_a_session_is_found_in_the_network_n
     answer = ask(kb, "Hvor mange lærlinger i helsearbeiderfaget har Halden?")
     assert answer.answered
     assert "23 lærlinger" in answer.text and "62 lærlinger" not in answer.text
+
+
+def test_what_a_measured_quantity_was_in_a_year_is_a_figure_question(make_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """«Hva var sykefraværet …?» has no figure question word, but the store writes sykefraværet with a share."""
+    from kb.answer.select import value_question
+
+    root = tmp_path / "docs"
+    write(
+        root,
+        "Sarpsborg/strategier/plan.md",
+        """
+        # Kompetansestrategi for Sarpsborg
+
+        ## Nærvær
+        Det samlede sykefraværet var 10,2 prosent i 2023, og høyest i hjemmetjenesten.
+        Sykefraværet i barnehagene var 11,4 prosent.
+        Sykefraværet skal ned til 8,5 prosent.
+        Sykefraværet drøftes i arbeidsmiljøutvalget hvert kvartal.
+        Læringsnettverket er et samarbeid mellom HR-miljøene i Østfold.
+        """,
+    )
+    write(
+        root,
+        "Halden/strategier/plan.md",
+        """
+        # Kompetanseplan for Halden kommune 2024–2027
+
+        ## Nærvær
+        Sykefraværet i Halden kommune var 11,4 prosent i 2023, blant de høyeste i Østfold.
+        Sykefraværet i hjemmetjenesten gikk ned fra 12,1 prosent i 2021 til 9,8 prosent i 2023.
+        """,
+    )
+    base = make_kb()
+    base.ingest([root])
+
+    asked = ask(base, "Hva var sykefraværet i Sarpsborg i 2021?")
+    assert asked.asks == "figure" and not asked.answered
+    assert asked.text.startswith("Fant ikke tallet du spør etter for Sarpsborg i 2021 i erfaringsbanken.")
+    assert "Nærmeste funn gjelder et annet år" in asked.text
+    answered = ask(base, "Hva var sykefraværet i Sarpsborg i 2023?")
+    assert answered.answered and "10,2 prosent" in answered.text
+    # The plan's years are not the sentence's: the 2023 figure in a plan for 2024–2027 does not answer 2024.
+    assert not ask(base, "Hva var sykefraværet i Halden kommune i 2024?").answered
+    # A word the store does not write with a figure keeps the question an overview.
+    assert value_question(base, read_question("Hva er læringsnettverket?")).asks == "overview"

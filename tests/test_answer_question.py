@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from ingest.roles import section_role
-from kb.answer.facts import counts_of, dates, figures, mentions_year, names, new_items, sentence_role
+from kb.answer.facts import (
+    about_year,
+    counts_of,
+    dates,
+    figures,
+    mentions_year,
+    names,
+    new_items,
+    sentence_role,
+    value_unit,
+)
 from kb.answer.question import (
     AMOUNT,
     COUNT,
@@ -17,6 +27,7 @@ from kb.answer.question import (
     RESULT,
     SHARE,
     read_question,
+    what_is_asked_about,
 )
 
 
@@ -102,6 +113,28 @@ def test_an_item_the_question_already_says_does_not_answer_it() -> None:
     assert new_items(DATE, "Strategien gjelder fra 2021.", "Hva sier strategien fra 2021?") == ()
     assert mentions_year("Planen for 2021–2024 ble vedtatt.", ("2021",))
     assert not mentions_year("Tallet for 2020 var 12.", ("2021",))
+
+
+def test_a_sentence_that_names_a_year_is_about_that_year_not_its_documents() -> None:
+    title = "Kompetanseplan for Halden kommune 2024–2027"
+    assert not about_year("Sykefraværet i Halden var 11,4 prosent i 2023.", title, ("2024",))
+    assert about_year("Sykefraværet i Halden var 11,4 prosent i 2023.", title, ("2023",))
+    assert about_year("Sykefraværet skal ned til 8 prosent.", title, ("2024",))  # no year of its own: the plan's
+    assert about_year("Hva som helst.", "", ())  # no year asked
+
+
+def test_what_a_what_is_question_asks_the_value_of() -> None:
+    assert what_is_asked_about("Hva var det samlede sykefraværet i Halden kommune i 2024?") == ("sykefraværet",)
+    assert what_is_asked_about("Kva er heiltidsdelen i Halden?") == ("heiltidsdelen",)
+    assert what_is_asked_about("Hva ble vist på samlingen?") == ()  # no noun: a verb's participle
+    assert what_is_asked_about("Hvor mange lærlinger har Halden?") == ()  # not a «hva er/var» question
+
+
+def test_the_value_a_word_is_written_with_is_read_from_the_rest_of_its_sentence() -> None:
+    assert value_unit(" var 10,2 prosent i 2023, og høyest i barnehagene.") == SHARE
+    assert value_unit(" falt fra 4,1 millioner kroner til 1,6 millioner kroner.") == AMOUNT
+    assert value_unit(" følges opp etter IA-avtalen. I 2023 var det 12 prosent.") == ""  # the next sentence's
+    assert value_unit(" skal ned, og 11 ansatte deltok.") == ""  # a count is no share or amount
 
 
 @pytest.mark.parametrize(

@@ -116,6 +116,21 @@ _AMOUNT = re.compile(
     re.IGNORECASE,
 )
 _DAY = re.compile(_DAY_TEXT, re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+
+
+def value_unit(after: str) -> str:
+    """SHARE or AMOUNT when the text that follows a word gives it one («… var 10,2 prosent i 2023»), else "".
+
+    `after`: the text right after the word, up to the end of its sentence.
+    """
+    end = _SENTENCE_END.search(after)
+    clause = after[: end.start()] if end else after
+    if _SHARE.search(clause):
+        return SHARE
+    return AMOUNT if _AMOUNT.search(clause) else ""
+
+
 _NOT_COUNT = re.compile(r"^\s*(?:%|prosent|kroner|kr\b|nok\b|mill|milliard)", re.IGNORECASE)
 _MONTH = re.compile(rf"\b(?:{'|'.join(MONTHS)})\b", re.IGNORECASE)
 
@@ -232,6 +247,17 @@ def states_goal(sentence: str) -> bool:
 def mentions_year(text: str, years: tuple[str, ...]) -> bool:
     """Whether the text names one of the years («2021»), also as «2021–2024» or «2021/22»."""
     return any(re.search(rf"(?<!\d){year}(?!\d)", text) for year in years)
+
+
+def about_year(sentence: str, context: str, years: tuple[str, ...]) -> bool:
+    """Whether a sentence is about one of the asked years: those it names itself, else its heading's and title's.
+
+    «Sykefraværet var 11,4 prosent i 2023.» in «Kompetanseplan 2024–2027» is about 2023, not 2024; a sentence
+    that names no year is about its document's years. True when no year is asked about.
+    """
+    if not years:
+        return True
+    return mentions_year(sentence if _YEAR.search(sentence) else context, years)
 
 
 # --- section roles -------------------------------------------------------------------------------------------

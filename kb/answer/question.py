@@ -267,6 +267,34 @@ class Question:
         return self.asks in TYPED
 
 
+# «Hva var sykefraværet i 2021?», «Kva er heiltidsdelen i Halden?»: a question after what something is or was. It
+# asks a figure when the store writes that something with one (kb.answer.select.value_question), else an overview.
+# The something is a noun in its definite form («sykefraværet», «andelen») before the first preposition.
+_WHAT_IS = re.compile(r"^\W*(?:hva|kva) (?:er|var|ble|blei|vart|blir|vert)\b", re.IGNORECASE)
+_SUBJECT_ENDS = frozenset(
+    {"i", "på", "for", "av", "ved", "til", "fra", "frå", "etter", "blant", "hos", "med", "om", "under", "innen"}
+    | {"mellom", "over", "per", "som", "og", "eller", "når", "da", "der"}
+)
+_DEFINITE = ("en", "et", "ene", "ane", "na")
+
+
+def what_is_asked_about(question: str) -> tuple[str, ...]:
+    """The nouns in definite form a «hva er/var …» question asks the value of; () for any other question.
+
+    «Hva var det samlede sykefraværet i 2021?» -> («sykefraværet»,).
+    """
+    start = _WHAT_IS.match(question)
+    if not start:
+        return ()
+    nouns = []
+    for word in re.findall(r"[\wæøåÆØÅ-]+|[^\w\s]", question[start.end() :]):
+        if not word[0].isalnum() or word.lower() in _SUBJECT_ENDS:
+            break
+        if word.lower().endswith(_DEFINITE) and word.lower() not in {"den", "det", "dei", "denne", "dette"}:
+            nouns.append(word)
+    return tuple(nouns)
+
+
 def asked_type(question: str) -> str:
     """The answer type a question asks for (FIGURE, DATE, NAME, RESULT, MEASURE), OVERVIEW when none."""
     for kind, pattern in _ASKS:

@@ -17,18 +17,22 @@ from kb.answer.facts import RESULT_ROLE, mentions_year
 from kb.answer.question import (
     _NETWORK_WORDS,
     _NYNORSK_QUESTION,
+    FIGURE,
     NAME,
+    OVERVIEW,
     RESULT,
     Question,
     _question_stems,
     last_named,
     named_municipalities,
     read_question,
+    what_is_asked_about,
 )
 from kb.answer.score import (
     Candidate,
     compound_splitter,
     idf_table,
+    measured_unit,
     min_answerable,
     score_sentences,
     visible_texts,
@@ -64,6 +68,7 @@ MAX_SECTIONS = 7
 PASSAGES = 10  # chunks searched for a single-topic answer; the best documents are then read whole
 COMPARE_PASSAGES = 16
 SECOND_DOCUMENT = 0.8  # a third document is read only when its best chunk scores this share of the best
+MEASURED_STEM = 4  # letters of the shortest stem `value_question` looks up: a shorter one ends too many words
 
 
 # --- the refusal threshold ---------------------------------------------------------------------------------
@@ -251,7 +256,7 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieve
     docs = kb.documents()
     known = sorted({d.municipality for d in docs if d.municipality})
     newer = {d.source: d.superseded_by for d in docs if getattr(d, "superseded_by", "")}
-    asked = read_question(question, known)
+    asked = value_question(kb, read_question(question, known), known)
     named = named_municipalities(question, known)
     absent = () if named or filters.municipalities else absent_municipalities(kb, question, known)
     comparison = asked.comparison and len(named) != 1
@@ -312,6 +317,25 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieve
         if reported.answered:
             return reported
     return retrieved
+
+
+def value_question(kb: Any, asked: Question, known: Sequence[str] = ()) -> Question:
+    """«Hva var sykefraværet i Halden i 2024?» asks a figure: what it asks about is a quantity the store measures.
+
+    An overview question after the value of something (`what_is_asked_about`) becomes a figure question, with the
+    store's unit (a share, an amount), when the store mostly writes that something with such a figure after it
+    (kb.answer.score.measured_unit); then the answer must hold one for the year asked, or say it is not there.
+    `known`: municipality names, which measure nothing.
+    """
+    if asked.asks != OVERVIEW or asked.comparison:
+        return asked
+    idf, _ = idf_table(kb)
+    for noun in what_is_asked_about(asked.text):
+        for stem in sorted(_question_stems(noun, idf, known)):
+            unit = measured_unit(kb, stem) if stem.isalpha() and len(stem) >= MEASURED_STEM else ""
+            if unit:
+                return replace(asked, asks=FIGURE, unit=unit)
+    return asked
 
 
 def absent_municipalities(kb: Any, question: str, known: Sequence[str]) -> tuple[str, ...]:
