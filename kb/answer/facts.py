@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache, partial
 
+from ingest.chunking import split_sentences
 from ingest.roles import MEASURE as MEASURE_ROLE
 from ingest.roles import RESULT as RESULT_ROLE
 from ingest.roles import section_role
@@ -116,7 +117,6 @@ _AMOUNT = re.compile(
     re.IGNORECASE,
 )
 _DAY = re.compile(_DAY_TEXT, re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 
 
 def value_unit(after: str) -> str:
@@ -124,8 +124,7 @@ def value_unit(after: str) -> str:
 
     `after`: the text right after the word, up to the end of its sentence.
     """
-    end = _SENTENCE_END.search(after)
-    clause = after[: end.start()] if end else after
+    clause = next(iter(split_sentences(after)), "")
     if _SHARE.search(clause):
         return SHARE
     return AMOUNT if _AMOUNT.search(clause) else ""

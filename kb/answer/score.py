@@ -145,6 +145,11 @@ def visible_texts(kb: Any, lexical: Any) -> list[str]:
     return lexical.texts if keep is None else [t for t, ok in zip(lexical.texts, keep, strict=True) if ok]
 
 
+def _reader_key(kb: Any) -> str:
+    """The store and the reader (kb.access.view.UserView.visible_to) that statistics of the stored text belong to."""
+    return f"{kb.settings.store_dir}|{kb.store.name}|{getattr(kb, 'visible_to', None)}"
+
+
 def _idf_entry(kb: Any) -> tuple[str, dict[str, float], float, Decompounder]:
     """Revision, IDF of every stem the reader may see, the value for unseen stems, a compound splitter over them.
 
@@ -153,7 +158,7 @@ def _idf_entry(kb: Any) -> tuple[str, dict[str, float], float, Decompounder]:
     """
     lexical = kb.lexical()
     scope = getattr(kb, "visible_to", None)
-    key = f"{kb.settings.store_dir}|{kb.store.name}|{scope}"
+    key = _reader_key(kb)
     cached = _IDF.get(key)
     if cached is not None and cached[0] == lexical.revision:
         return cached
@@ -186,6 +191,7 @@ def idf_table(kb: Any) -> tuple[dict[str, float], float]:
 MEASURED_SHARE = 0.4  # share of a word's uses followed, within its sentence, by a share or an amount
 MEASURED_USES = 5  # fewer uses tell nothing
 MEASURED_REACH = 80  # characters after the word: about a clause (as kb.answer.facts.NUMBER_OF_REACH)
+MEASURED_STEM = 4  # letters of the shortest stem looked up: a shorter one ends too many words
 _MEASURED: dict[str, tuple[str, dict[str, str]]] = {}
 
 
@@ -194,8 +200,10 @@ def measured_unit(kb: Any, stem: str) -> str:
 
     Per store revision and reader, as the IDF table: only the texts the reader may see are counted.
     """
+    if not stem.isalpha() or len(stem) < MEASURED_STEM:
+        return ""
     lexical = kb.lexical()
-    key = f"{kb.settings.store_dir}|{kb.store.name}|{getattr(kb, 'visible_to', None)}"
+    key = _reader_key(kb)
     cached = _MEASURED.get(key)
     if cached is None or cached[0] != lexical.revision:
         cached = (lexical.revision, {})

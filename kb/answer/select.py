@@ -68,7 +68,6 @@ MAX_SECTIONS = 7
 PASSAGES = 10  # chunks searched for a single-topic answer; the best documents are then read whole
 COMPARE_PASSAGES = 16
 SECOND_DOCUMENT = 0.8  # a third document is read only when its best chunk scores this share of the best
-MEASURED_STEM = 4  # letters of the shortest stem `value_question` looks up: a shorter one ends too many words
 
 
 # --- the refusal threshold ---------------------------------------------------------------------------------
@@ -332,7 +331,7 @@ def value_question(kb: Any, asked: Question, known: Sequence[str] = ()) -> Quest
     idf, _ = idf_table(kb)
     for noun in what_is_asked_about(asked.text):
         for stem in sorted(_question_stems(noun, idf, known)):
-            unit = measured_unit(kb, stem) if stem.isalpha() and len(stem) >= MEASURED_STEM else ""
+            unit = measured_unit(kb, stem)
             if unit:
                 return replace(asked, asks=FIGURE, unit=unit)
     return asked
