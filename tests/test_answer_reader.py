@@ -138,3 +138,27 @@ def test_the_reader_reads_a_single_topic_answer_and_not_a_comparison(make_kb, mi
     assert reader.read == []
     retrieve(kb, "Hvordan rekrutterer Fredrikstad sykepleiere?")
     assert len(reader.read) == COMBINED.read
+
+
+def test_a_new_tokenizer_in_the_e5_folder_asks_for_a_new_reader(tmp_path: Path) -> None:
+    from kb.answer.reader import (
+        EXPORTER_VERSION,
+        MARKER_NAME,
+        MODEL_FILE,
+        TOKENIZER_FILE,
+        _shipped_digest,
+        _weights_digest,
+    )
+
+    model_dir, folder = tmp_path / "e5", tmp_path / "reader"
+    model_dir.mkdir()
+    folder.mkdir()
+    (model_dir / "model.safetensors").write_bytes(b"weights")
+    (model_dir / TOKENIZER_FILE).write_text('{"model": "one"}', encoding="utf-8")
+    (folder / MODEL_FILE).write_bytes(b"graph")
+    marker = {"exporter_version": EXPORTER_VERSION, "source": _weights_digest(model_dir), "shipped": _shipped_digest()}
+    (folder / MARKER_NAME).write_text(json.dumps(marker), encoding="utf-8")
+    assert is_exported(folder, model_dir)
+    # The export copies the tokenizer, so a reader built with another one is stale even with the same weights.
+    (model_dir / TOKENIZER_FILE).write_text('{"model": "two"}', encoding="utf-8")
+    assert not is_exported(folder, model_dir)

@@ -32,7 +32,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from kb.embed.onnx_model import MODEL_FILE, OPSET, PAD_ID, TOKENIZER_FILE, _save_external, padded
+from kb.embed.onnx_model import MODEL_FILE, OPSET, PAD_ID, TOKENIZER_FILE, _save_external, padded, source_digest
 
 logger = logging.getLogger(__name__)
 
@@ -147,9 +147,8 @@ def _shipped_digest() -> str:
 
 
 def _weights_digest(model_dir: Path) -> str:
-    weights = model_dir / "model.safetensors"
-    stat = weights.stat()
-    return f"{stat.st_size}:{int(stat.st_mtime)}:{_shipped_digest()}"
+    """What the export was made from: the e5 folder (weights, tokenizer: as for the embedder) and the shipped layers."""
+    return f"{source_digest(model_dir)}:{_shipped_digest()}"
 
 
 def is_exported(folder: Path, model_dir: Path | None = None) -> bool:

@@ -203,7 +203,7 @@ class ExportReport:
     sizes_mb: dict[str, float] = field(default_factory=dict)
 
 
-def _source_digest(model_dir: Path) -> str:
+def source_digest(model_dir: Path) -> str:
     """What the export was made from: the weights' size and mtime and the tokenizer's sha256."""
     weights = model_dir / "model.safetensors"
     tokenizer = hashlib.sha256((model_dir / TOKENIZER_FILE).read_bytes()).hexdigest()
@@ -212,7 +212,7 @@ def _source_digest(model_dir: Path) -> str:
 
 
 def _marker(model_dir: Path) -> dict[str, Any]:
-    return {"exporter_version": EXPORTER_VERSION, "opset": OPSET, "source": _source_digest(model_dir)}
+    return {"exporter_version": EXPORTER_VERSION, "opset": OPSET, "source": source_digest(model_dir)}
 
 
 def is_exported(out_dir: Path, model_dir: Path) -> bool:
