@@ -463,6 +463,31 @@ def test_a_figure_answer_quotes_a_second_sentence_with_the_item_when_nearly_as_l
     assert "15 studiepoeng" not in answer.text
 
 
+def test_a_refusal_also_shows_the_likeliest_sentence_when_the_look_alike_is_far_less_likely() -> None:
+    """«Når …?» answered by a clause («Ved sårskade …») holds no date the rules read, so the question is refused;
+    the sentence the selector finds likeliest is shown beside the look-alike, labelled, so the reader can judge."""
+    text = (
+        "Ved sårskade aktiveres blodplatene av kollagenfibre som blottlegges. "
+        "Blodplatene ble beskrevet første gang i 1842 av en fransk lege."
+    )
+    hit = Hit(id="a", text=text, source="blod.md", score=1.0, metadata={"municipality": "Sarpsborg"})
+    clause, dated = sentence_spans(hit)
+    asked = read_question("Når aktiveres blodplatene?")
+    candidates = [
+        Candidate(clause, score=0.9, relevance=1.0),  # no date item: not evidence
+        Candidate(dated, score=0.02, relevance=0.95, items=("1842",)),  # a date, but nowhere near as likely
+    ]
+    answer = compose(Retrieved("q", [hit], candidates, 0.5, [], False, asked=asked, answerable=0.35))
+    assert not answer.answered
+    lines = answer.text.splitlines()
+    assert lines[1].startswith("Nærmeste funn") and "1842" in lines[1]
+    assert lines[2].startswith("Beste treff har ikke noe slikt tidspunkt") and "Ved sårskade" in lines[2]
+    # A look-alike nearly as likely as the best is shown alone.
+    candidates[1].score = 0.6
+    lines = compose(Retrieved("q", [hit], candidates, 0.5, [], False, asked=asked, answerable=0.7)).text.splitlines()
+    assert "1842" in lines[1] and not any(line.startswith("Beste treff") for line in lines)
+
+
 def test_a_comparison_tells_only_municipalities_with_a_sentence_likely_to_answer() -> None:
     """Any HR strategy is close to an HR question; a section needs a sentence the selector finds likely."""
     halden = Hit(

@@ -162,9 +162,23 @@ class Retrieved:
         asked = self.asked
         if asked is None or not asked.typed:
             return None
+        return max(self._near(), key=lambda c: (c.about, bool(c.items), c.score), default=None)
+
+    @property
+    def likeliest(self) -> Candidate | None:
+        """For a typed question nothing answers: the sentence near its topic the selector finds most likely.
+
+        It often answers in a form the rules do not read as the asked item («Ved sårskade aktiveres
+        blodplatene …» to «når aktiveres blodplater?»), so it is shown beside the look-alike (`nearest`).
+        """
+        asked = self.asked
+        if asked is None or not asked.typed:
+            return None
+        return max(self._near(), key=lambda c: c.score, default=None)
+
+    def _near(self) -> list[Candidate]:
         floor = SECONDARY * self.threshold
-        near = [c for c in self.candidates if c.relevance >= floor]
-        return max(near, key=lambda c: (c.about, bool(c.items), c.score), default=None)
+        return [c for c in self.candidates if c.relevance >= floor]
 
     @property
     def answered(self) -> bool:
