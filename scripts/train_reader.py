@@ -59,10 +59,34 @@ NEGATIVES = 3
 # nye-kommuner 0.625 -> 0.583), and its logit as a refusal threshold for every question refused answerable
 # ones (own answered 0.959 -> 0.855, nynorsk 0.929 -> 0.607) for 3 more near misses refused: not used.
 ABSOLUTE = 0.0
+# NOTE: a sentence that mentions what is asked without giving it («nyansatte kan velge mellom to turnusmodeller»
+# for «hva heter modellene?») is the near miss the product answers most often. `--mentions` adds to each group its
+# positive with the answer span taken out (and a preposition left hanging before it) as one more negative. Round
+# nine of #18: held-out top-1 reader 0.690 -> 0.609, combined 0.723 -> 0.703, typed near misses (answer sentence
+# out) refused 0.435 -> 0.516; but evalsets/naer-bom refused unchanged 0.565 with one answerable lost (answer
+# median 79 -> 101 words), own answered 0.959 -> 0.952, nye-kommuner key facts 0.667 -> 0.625, nynorsk key facts
+# 0.429 -> 0.393 and answered 0.964 -> 0.929: the reader learns that a span was cut, not that a natural sentence
+# leaves the item out. Not used.
+MENTIONS = False
+_HANGING = {"i", "på", "fra", "til", "om", "av", "for", "med", "etter", "innen", "ved", "mot", "over", "under", "siden"}
 LEARNING_RATE = 1e-4
 EPOCHS = 2
 READ = 8  # sentences the reader reads per question at run time: the selector's most likely
 SEED = 0
+
+
+def without_answer(sentence: str, answer: str) -> str | None:
+    """The sentence with the answer span taken out, or None where too little of it would be left."""
+    at = sentence.find(answer) if answer.strip() else -1
+    if at < 0 or len(answer) > 0.5 * len(sentence):
+        return None
+    before = sentence[:at].split()
+    if before and before[-1].lower() in _HANGING:
+        before = before[:-1]
+    text = " ".join([*before, *sentence[at + len(answer) :].split()])
+    for gap, mend in ((" ,", ","), (" .", "."), ("( )", ""), ("()", ""), ("  ", " ")):
+        text = text.replace(gap, mend)
+    return text.strip() if len(text.split()) >= 4 else None
 
 
 def calibration(text: str) -> bool:
@@ -76,6 +100,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--lr", type=float, default=LEARNING_RATE)
     parser.add_argument("--absolute", type=float, default=ABSOLUTE)
+    parser.add_argument("--mentions", action=argparse.BooleanOptionalAction, default=MENTIONS)
     args = parser.parse_args()
 
     import torch
@@ -123,6 +148,9 @@ def main() -> None:
         if not positives or not negatives:
             continue
         group = [rng.choice(positives), *rng.sample(negatives, min(NEGATIVES, len(negatives)))]
+        mention = without_answer(group[0], fit[i].answer) if args.mentions else None
+        if mention:
+            group.append(mention)
         values = logits(fit[i].text, group)
         loss = torch.nn.functional.cross_entropy(values.unsqueeze(0), torch.tensor([0]))
         if args.absolute:

@@ -99,6 +99,7 @@ class Sample:
     text: str
     question: Question
     pool: list[list]  # [label, holds the answer's words, sentence, cosine, overlap, FEATURES values]
+    answer: str = ""  # NorQuAD's answer span
 
 
 def norquad_samples(norquad: Path) -> list[Sample]:
@@ -161,7 +162,7 @@ def norquad_samples(norquad: Path) -> list[Sample]:
             p[5] = features(
                 question, p[2], p[3], p[4], best_cos, best_ov, local=loc, best_local=max(local), previous=prev
             )
-        samples.append(Sample(held_out(own), q["text"], question, pool))
+        samples.append(Sample(held_out(own), q["text"], question, pool, answer))
     return samples
 
 
