@@ -544,6 +544,36 @@ def test_a_list_quoted_whole_takes_the_place_of_its_items() -> None:
     assert [s.display for s in chosen] == [whole.display]
 
 
+def test_a_sentence_two_overlapping_chunks_hold_is_quoted_once() -> None:
+    # Chunks overlap: the next chunk starts inside a list item, so it holds the item without its label. Found on
+    # an unseen document: «Hvor stor stilling får lærlingene etter fagprøven?» quoted the 75 per cent twice.
+    meta = {"municipality": "Hvaler", "doc_type": "erfaring"}
+    item = "Lærlingar som står på fagprøva, får tilbod om fast stilling på minst 75 prosent."
+    labelled = Hit(id="c2", text=f"- **Lovnad om jobb.** {item}", source="h.md", score=0.9, metadata=meta)
+    cut = Hit(
+        id="c3",
+        text=f"{item}\n\nAv dei 8 lærlingane som har gått opp til fagprøve sidan 2023, har 7 stått.",
+        source="h.md",
+        score=0.9,
+        metadata=meta,
+    )
+    short, seven = sentence_spans(cut)[:2]
+    long = sentence_spans(labelled)[0]
+    assert short.display in long.display and short.display != long.display
+    for question, score in (
+        ("Hvor stor stilling får lærlingene etter fagprøven?", 0.92),
+        ("Hvordan gjorde de det?", 0.9),
+    ):
+        asked = read_question(question)
+        candidates = [  # the cut one first; then the labelled one, which holds it
+            Candidate(short, score=score, relevance=1.1, items=("75 prosent",), role="measure"),
+            Candidate(long, score=score - 0.02, relevance=1.1, items=("75 prosent",), role="measure"),
+            Candidate(seven, score=0.5, relevance=1.0, items=("8", "7"), role="result"),
+        ]
+        answer = compose(Retrieved("q", [labelled, cut], candidates, 0.857, [], False, asked=asked, answerable=0.7))
+        assert answer.text.count("fast stilling på minst 75 prosent") == 1, answer.text
+
+
 def test_a_short_list_intro_is_quoted_with_its_list_unless_the_list_is_long() -> None:
     members = ["Sarpsborg kommune", "Fredrikstad kommune", "Halden kommune", "Råde kommune", "Rakkestad kommune"]
     text = (

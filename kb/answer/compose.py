@@ -95,16 +95,24 @@ class _Composer:
         return "\n".join([head, *(f"- {span.shown} [{self.cite(span)}]" for span in spans)])
 
 
-def _repeats(span: Span, chosen: Sequence[Span]) -> bool:
-    """Whether a chosen sentence already shows this one.
+def _shows(span: Span, other: Span) -> bool:
+    """Whether `span` shows `other`'s text.
 
-    The same text counts from any document (another version of a strategy repeats it); a sentence inside a
-    chosen one only from the same document (a list quoted whole after «Status per desember 2024:» holds its
-    items).
+    The same text counts from any document (another version of a strategy repeats it); `other` inside `span` only
+    from the same document (a list quoted whole after «Status per desember 2024:» holds its items; a list item with
+    its label holds the same item where the next chunk, overlapping, starts).
     """
-    return any(
-        span.display == s.display or (s.hit.source == span.hit.source and span.display in s.display) for s in chosen
-    )
+    return span.display == other.display or (span.hit.source == other.hit.source and other.display in span.display)
+
+
+def _repeats(span: Span, chosen: Sequence[Span]) -> bool:
+    """Whether a chosen sentence already shows this one."""
+    return any(_shows(s, span) for s in chosen)
+
+
+def _inside(span: Span, chosen: Sequence[Span]) -> list[Span]:
+    """The chosen sentences this one shows: it takes their place, so their text is not shown twice."""
+    return [s for s in chosen if _shows(span, s)]
 
 
 def _add(span: Span, chosen: list[Span]) -> int:
@@ -114,7 +122,7 @@ def _add(span: Span, chosen: list[Span]) -> int:
     """
     if _repeats(span, chosen):
         return 0
-    inside = [s for s in chosen if s.hit.source == span.hit.source and s.display in span.display]
+    inside = _inside(span, chosen)
     for s in inside:
         chosen.remove(s)
     chosen.append(span)
@@ -170,12 +178,17 @@ def _story(
     spans: list[Span] = []
 
     def take(cand: Candidate) -> None:
-        words = sum(len(s.display.split()) for s in spans) + len(cand.span.display.split())
-        if chosen and (len(chosen) >= limit or words > budget):
+        if cand in chosen or _repeats(cand.span, spans):
             return
-        if cand not in chosen and not _repeats(cand.span, spans):
-            chosen.append(cand)
-            spans.append(cand.span)
+        inside = _inside(cand.span, spans)
+        kept = [s for s in spans if s not in inside]
+        words = sum(len(s.display.split()) for s in kept) + len(cand.span.display.split())
+        if chosen and (len(kept) >= limit or words > budget):
+            return
+        chosen[:] = [c for c in chosen if c.span not in inside]
+        spans[:] = kept
+        chosen.append(cand)
+        spans.append(cand.span)
 
     # NOTE: the best sentence of a strategy or a mandate often has no role («Koordinatoren skriver
     # samlingsnotatene …»); told after the roles, it was left out when they filled the story (own set key facts
@@ -247,6 +260,8 @@ def _best_first(
         source = cand.span.hit.source
         if (source not in sources and len(sources) >= max_sources) or _repeats(cand.span, [c.span for c in chosen]):
             continue
+        inside = _inside(cand.span, [c.span for c in chosen])
+        chosen = [c for c in chosen if c.span not in inside]
         chosen.append(cand)
         sources.add(source)
     return chosen
@@ -267,7 +282,11 @@ def _typed(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
     # The best sentence about the same topic from the first document gives the figure its context
     # («Sammen med NAV … Menn i helse …» before «Målet er 10 deltakere per år.»).
     source = chosen[0].span.hit.source
-    context = [c for c in _on_topic(retrieved) if c.span.hit.source == source and not _repeats(c.span, spans)]
+    context = [
+        c
+        for c in _on_topic(retrieved)
+        if c.span.hit.source == source and not _repeats(c.span, spans) and not _inside(c.span, spans)
+    ]
     if context:
         chosen.append(max(context, key=lambda c: c.score))
     return [(name, sorted(cands, key=lambda c: c.span.order)) for name, cands in _by_municipality(chosen).items()]
