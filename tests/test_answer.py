@@ -370,6 +370,29 @@ def test_a_compound_of_words_the_store_knows_is_no_new_word(make_kb, tmp_path: P
     assert novelty(base, "sykkelleasing Halden", ["Halden"]) == 1.0  # neither part is there
 
 
+def test_another_spelling_of_a_stored_word_and_the_naming_verb_are_no_new_words(make_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A bokmål question to a nynorsk case («skjønnsmidler» where it writes «skjønsmidlar»), and «hva heter»,
+    which asks for a name the documents give without the verb: neither is a topic the store lacks."""
+    from kb.answer.select import novelty
+
+    root = tmp_path / "docs"
+    write(
+        root,
+        "Hvaler/erfaringer/laerlingar.md",
+        """
+        # Fleire lærlingar i Hvaler
+
+        Hausten 2022 starta vi prosjektet «Lærling i eiga kommune», og vi fekk 350 000 kroner i skjønsmidlar.
+        """,
+    )
+    base = make_kb()
+    base.ingest([root])
+    assert novelty(base, "skjønnsmidler Hvaler", ["Hvaler"]) == 0.0  # one letter from a stored word
+    assert novelty(base, "Hva heter prosjektet i Hvaler?", ["Hvaler"]) == 0.0
+    assert novelty(base, "sykkelleasing Hvaler", ["Hvaler"]) == 1.0
+    assert novelty(base, "skjøtsel Hvaler", ["Hvaler"]) == 1.0  # shares a start, but is another word
+
+
 def test_answer_reads_the_whole_best_document(make_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The results paragraph is in a chunk the search did not return; the answer still quotes its figures."""
     root = tmp_path / "docs"

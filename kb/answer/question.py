@@ -143,6 +143,8 @@ _NYNORSK_QUESTION = re.compile(
 # Nynorsk function words the search's stop list lacks: in a question they are not words the store never uses.
 # NOTE: not in the search's stop list: adding them (and «ei», «finst») there cost onboarding R@5 0.925 -> 0.908.
 _NYNORSK_STOP = frozenset({"frå", "berre", "utan", "vert", "vorte", "desse", "sjølv", "kor", "fekk", "gjer", "òg"})
+# The verbs a question asks a name with («hva heter programmet?», «kva heiter …», «hva kalles …»).
+NAMING_VERBS = ("heter", "heiter", "kalles", "kallast")
 
 
 def in_store_spelling(text: str, idf: Mapping[str, float], skip: Iterable[str] = ()) -> frozenset[str]:

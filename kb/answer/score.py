@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,6 +228,55 @@ def compound_splitter(kb: Any) -> Decompounder:
     Built with the table, once per store revision and reader, so its cache of splits is kept with it.
     """
     return _idf_entry(kb)[3]
+
+
+VARIANT_STEM = 6  # letters of the shortest unknown stem read as another spelling of a stored one
+
+
+class SpellingVariants:
+    """Stored stems one letter away from a stem the store lacks: the same word in another spelling.
+
+    A bokmål question to a nynorsk case writes «skjønnsmidler» where the case has «skjønsmidlar» (stems
+    «skjønnsmidl», «skjønsmidl»); such a word is no topic the store lacks. One insertion, deletion or substitution,
+    in a stem of VARIANT_STEM letters or more whose first two letters agree.
+    """
+
+    def __init__(self, vocabulary: Iterable[str], min_length: int = VARIANT_STEM) -> None:
+        self.min_length = min_length
+        self._by_start: dict[str, list[str]] = {}
+        for stem in vocabulary:
+            if len(stem) >= min_length - 1 and stem.isalpha():
+                self._by_start.setdefault(stem[:2], []).append(stem)
+
+    def known(self, stem: str) -> bool:
+        """Whether a stored stem is one letter away from `stem`."""
+        if len(stem) < self.min_length:
+            return False
+        return any(_one_edit(stem, other) for other in self._by_start.get(stem[:2], ()))
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether b is a with one letter inserted, deleted or replaced."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = next((k for k in range(len(a)) if a[k] != b[k]), len(a))
+    return a[i + (len(a) == len(b)) :] == b[i + 1 :]
+
+
+_VARIANTS: dict[str, tuple[dict[str, float], SpellingVariants]] = {}
+
+
+def spelling_variants(kb: Any) -> SpellingVariants:
+    """`SpellingVariants` over the IDF table's stems, built once per table (store revision and reader)."""
+    table, _ = idf_table(kb)
+    key = _reader_key(kb)
+    cached = _VARIANTS.get(key)
+    if cached is None or cached[0] is not table:
+        cached = (table, SpellingVariants(table))
+        _VARIANTS[key] = cached
+    return cached[1]
 
 
 def _overlap(q_stems: frozenset[str], s_stems: frozenset[str], idf: dict[str, float], unseen: float) -> float:
