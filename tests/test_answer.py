@@ -618,6 +618,15 @@ def test_a_short_list_intro_is_quoted_with_its_list_unless_the_list_is_long() ->
     assert _displays("Vi har fire samlinger i året. En typisk samling ser slik ut:") == [
         "Vi har fire samlinger i året."
     ]
+    # An intro that tells a fact of its own is an answer alone, before a long list or at the end of a chunk
+    # (found on an unseen case: «Når ble Ny i Våler tatt i bruk?» had no sentence with the date).
+    started = "Programmet ble tatt i bruk 1. januar 2023 og består av fem deler:"
+    hit = Hit(id="c", text=f"{started}\n" + "".join(f"- {m}\n" for m in long), source="c.md", score=1.0)
+    assert [s.display for s in sentence_spans(hit)] == [started, *long]
+    assert _displays(f"Høsten 2022 utviklet HR et felles program. {started}")[-1] == started
+    # A year or a number word only sets the list's scope: such an intro still waits for its list.
+    for scope in ("Målene skal være nådd innen utgangen av 2027:", "Analysen viser fire hovedutfordringer:"):
+        assert _displays(f"Vi har fire samlinger i året. {scope}") == ["Vi har fire samlinger i året."]
 
 
 def test_a_list_items_run_in_name_is_quoted_with_its_first_sentence() -> None:

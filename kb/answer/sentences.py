@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from ingest.chunking import OPEN_ENDINGS, split_sentences
+from kb.answer.facts import dates, figures
 from kb.types import Hit
 
 logger = logging.getLogger(__name__)
@@ -259,9 +260,13 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
                 whole = _list_end(text, end)
                 if whole == end or len(text[begin:whole].split()) > LIST_WORDS:
                     # «En typisk samling ser slik ut:» alone would leave the reader hanging: its list is too long
-                    # to quote, or in the next chunk (which overlaps this one and quotes it with its list)
-                    continue
-                end = quoted = whole
+                    # to quote, or in the next chunk (which overlaps this one and quotes it with its list). One
+                    # that tells a fact of its own («Programmet ble tatt i bruk 1. januar 2023 og består av fem
+                    # deler:») is an answer alone.
+                    if not _tells_alone(text[begin:end]):
+                        continue
+                else:
+                    end = quoted = whole
             if len(text[begin:end].split()) < (MIN_WORDS_ITEM if marker else MIN_WORDS):
                 continue
             spans.append(Span(hit, begin, end, rank, number, bool(marker)))
@@ -275,6 +280,17 @@ def _introduces(sentence: str) -> bool:
     """
     stripped = sentence.rstrip()
     return stripped.endswith(":") or (stripped.split() or [""])[-1].lower() in _CONTINUES
+
+
+def _tells_alone(intro: str) -> bool:
+    """Whether a list's intro tells a fact of its own: a figure in digits or a day or month, beside the list.
+
+    A year or a number word only sets the list's scope («Målene skal være nådd innen utgangen av 2027:», «… viser
+    fire hovedutfordringer:»), and a label-short intro («Status per desember 2024:») is no sentence.
+    """
+    if len(intro.split()) <= LABEL_WORDS:
+        return False
+    return any(any(c.isdigit() for c in f) for f in figures(intro)) or any(not d.isdigit() for d in dates(intro))
 
 
 def _enumerated(item: str) -> bool:
