@@ -266,6 +266,19 @@ def test_a_wrapped_pdf_line_is_not_taken_for_a_heading() -> None:
     ]
 
 
+def test_a_line_that_breaks_inside_a_quoted_name_is_not_a_heading() -> None:
+    # Found on an unseen plan: «Hva er målet for sykefraværet i Moss i 2026?» quoted «Moss» innen 2026.»
+    text = (
+        "- Alle ledere med personalansvar skal ha gjennomført lederprogrammet «Lederløftet\n"
+        "Moss» innen 2026.\n"
+        "- Turnover blant sykepleiere skal ned til under 10 prosent innen 2028.\n"
+    )
+    assert _displays(text, "m.pdf") == [
+        "Alle ledere med personalansvar skal ha gjennomført lederprogrammet «Lederløftet Moss» innen 2026.",
+        "Turnover blant sykepleiere skal ned til under 10 prosent innen 2028.",
+    ]
+
+
 def _displays(text: str, source: str = "a.md") -> list[str]:
     """The answer sentences of one chunk, as shown."""
     return [s.display for s in sentence_spans(Hit(id="t", text=text, source=source, score=1.0))]

@@ -100,14 +100,17 @@ def _is_heading(line: str, next_line: str) -> bool:
     """A short line without closing punctuation, followed by a capitalised line: a heading kept as text.
 
     Not a heading: a «Sted: Rådhuset» field line, a line that ends in a word a heading never ends in
-    («… til inntil» wrapped in a PDF before «20 studenter …», «Tiltakene er» before a list), or one that holds
-    the end of a sentence (the wrapped tail «konkurransedyktig … på svensk side. Tiltakene er»).
+    («… til inntil» wrapped in a PDF before «20 studenter …», «Tiltakene er» before a list), one that holds
+    the end of a sentence (the wrapped tail «konkurransedyktig … på svensk side. Tiltakene er»), or one that
+    leaves a quote or a parenthesis open.
     """
     stripped = line.strip()
     if not stripped or _BULLET.match(line) or stripped[-1] in '.!?:;…,»)"' or _FIELD.match(stripped):
         return False
     if _SENTENCE_END.search(stripped):
         return False  # «konkurransedyktig … på svensk side. Tiltakene er»: the end of a wrapped sentence
+    if stripped.count("«") > stripped.count("»") or stripped.count("(") > stripped.count(")"):
+        return False  # «… lederprogrammet «Lederløftet» wrapped before «Moss» innen 2026.»: a quote left open
     words = stripped.split()
     if len(words) > 10 or words[-1].lower() in _CONTINUES:
         return False
