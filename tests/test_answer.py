@@ -197,6 +197,13 @@ def test_comparison_gives_one_section_per_municipality(kb) -> None:  # type: ign
         assert numbers and all(answer.citations[n - 1].municipality == name for n in numbers)
 
 
+def test_a_comparison_of_named_municipalities_tells_only_those(kb) -> None:  # type: ignore[no-untyped-def]
+    # A facilitator's «Sammenlign Halden og fylkeskommunen …» told every member with a sentence on the topic.
+    answer = ask(kb, "Sammenlign Halden og Østfold fylkeskommune på heltid og heltidsandelen")
+    assert answer.answered
+    assert {c.municipality for c in answer.citations} == {"Halden", "Østfold fylkeskommune"}
+
+
 def test_json_shape(kb) -> None:  # type: ignore[no-untyped-def]
     data = ask(kb, "Hvor mange lærlinger skal Sarpsborg ha innen 2027?").to_dict()
     assert {"answer", "answered", "citations", "mode"} <= set(data)

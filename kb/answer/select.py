@@ -277,7 +277,7 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieve
     comparison = asked.comparison and len(named) != 1
     scope = list(filters.municipalities)
     given = bool(scope)
-    if not scope and named and not comparison:
+    if not scope and named:  # one municipality, or a comparison of those named («Sammenlign Halden og Råde …»)
         scope = named
         # NOTE: «etter samlingen i Halden» asks about the network's session notes, where a municipality is the
         # host or a case; otherwise the named municipality's own documents answer.
