@@ -692,6 +692,18 @@ def test_older_version_is_skipped_when_its_current_version_was_retrieved() -> No
     assert set(focus([old], comparison=False, newer={"gammel.md": "ny.md"})) == {"gammel.md"}
 
 
+def test_a_comparison_tells_a_municipality_from_its_case_when_the_search_finds_it_nearly_as_strong() -> None:
+    def hit(source: str, municipality: str, doc_type: str, score: float) -> Hit:
+        meta = {"municipality": municipality, "doc_type": doc_type}
+        return Hit(id=source, text="Heltid.", source=source, score=score, metadata=meta)
+
+    plan = hit("halden/plan.pdf", "Halden", "strategi", 0.647)
+    case = hit("halden/heltid.md", "Halden", "erfaring", 0.623)  # what Halden did and what came of it
+    far = hit("sarpsborg/heltid.md", "Sarpsborg", "erfaring", 0.40)
+    best = hit("sarpsborg/plan.pdf", "Sarpsborg", "strategi", 0.834)  # the case is far behind: the plan it is
+    assert set(focus([best, plan, case, far], comparison=True)) == {"halden/heltid.md", "sarpsborg/plan.pdf"}
+
+
 def test_older_version_is_labelled_when_cited() -> None:
     old = Hit(
         id="o",

@@ -19,7 +19,7 @@ from ingest.roles import MEASURE as MEASURE_ROLE
 from ingest.roles import RESULT as RESULT_ROLE
 from kb.answer.question import DATE, FIGURE, MEASURE, NAME, RESULT, Question
 from kb.answer.score import _NUMBER, Candidate
-from kb.answer.select import MAX_SECTIONS, MAX_SOURCES, SECONDARY, Retrieved
+from kb.answer.select import CASE, MAX_SECTIONS, MAX_SOURCES, SECONDARY, Retrieved
 from kb.answer.sentences import Span
 from kb.types import RELATED_HEADING, Answer, Citation, Hit
 
@@ -36,7 +36,6 @@ SECOND = 0.1  # a second document is told when its best sentence is within this 
 COMPARED = 0.5  # a municipality is told in a comparison when one of its sentences is this likely to answer
 OVERVIEW_SENTENCES = 5
 RELATED = 3  # documents listed as «Kanskje relevant»
-CASE = "erfaring"  # the document type of a shared case (ingest.metadata), told whole
 # The order a case is told in: what was done, what came of it, what was learnt; the goal and the background
 # only when nothing else is there.
 ROLE_ORDER = {MEASURE_ROLE: 0, RESULT_ROLE: 1, LESSON: 2, "": 3, GOAL: 4, BACKGROUND: 5}
