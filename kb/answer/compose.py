@@ -174,20 +174,16 @@ def _story(
     """
     ranked = sorted(candidates, key=lambda c: -c.score)
     chosen: list[Candidate] = []
-    spans: list[Span] = []
 
     def take(cand: Candidate) -> None:
-        if cand in chosen or _repeats(cand.span, spans):
+        if cand in chosen or _repeats(cand.span, [c.span for c in chosen]):
             return
-        inside = _inside(cand.span, spans)
-        kept = [s for s in spans if s not in inside]
-        words = sum(len(s.display.split()) for s in kept) + len(cand.span.display.split())
+        inside = _inside(cand.span, [c.span for c in chosen])
+        kept = [c for c in chosen if c.span not in inside]
+        words = sum(len(c.span.display.split()) for c in kept) + len(cand.span.display.split())
         if chosen and (len(kept) >= limit or words > budget):
             return
-        chosen[:] = [c for c in chosen if c.span not in inside]
-        spans[:] = kept
-        chosen.append(cand)
-        spans.append(cand.span)
+        chosen[:] = [*kept, cand]
 
     # NOTE: the best sentence of a strategy or a mandate often has no role («Koordinatoren skriver
     # samlingsnotatene …»); told after the roles, it was left out when they filled the story (own set key facts
@@ -195,6 +191,7 @@ def _story(
     if ranked and ranked[0].role != BACKGROUND:
         take(ranked[0])
     for role in (MEASURE_ROLE, RESULT_ROLE, LESSON, MEASURE_ROLE, RESULT_ROLE):
+        spans = [c.span for c in chosen]
         best = next((c for c in ranked if c.role == role and c not in chosen and not _repeats(c.span, spans)), None)
         if best is not None:
             take(best)
@@ -257,9 +254,10 @@ def _best_first(
         if len(chosen) >= limit or cand.score < floor:
             break
         source = cand.span.hit.source
-        if (source not in sources and len(sources) >= max_sources) or _repeats(cand.span, [c.span for c in chosen]):
+        spans = [c.span for c in chosen]
+        if (source not in sources and len(sources) >= max_sources) or _repeats(cand.span, spans):
             continue
-        inside = _inside(cand.span, [c.span for c in chosen])
+        inside = _inside(cand.span, spans)
         chosen = [c for c in chosen if c.span not in inside]
         chosen.append(cand)
         sources.add(source)

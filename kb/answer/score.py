@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,7 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 COMPOUND_PART = 3  # letters of the shortest part of a compound in a question («mål»)
-_IDF: dict[str, tuple[str, dict[str, float], float, Decompounder]] = {}
+_IDF: dict[str, tuple[str, dict[str, float], float, Decompounder, SpellingVariants]] = {}
 
 
 def visible_texts(kb: Any, lexical: Any) -> list[str]:
@@ -150,8 +151,10 @@ def _reader_key(kb: Any) -> str:
     return f"{kb.settings.store_dir}|{kb.store.name}|{getattr(kb, 'visible_to', None)}"
 
 
-def _idf_entry(kb: Any) -> tuple[str, dict[str, float], float, Decompounder]:
-    """Revision, IDF of every stem the reader may see, the value for unseen stems, a compound splitter over them.
+def _idf_entry(kb: Any) -> tuple[str, dict[str, float], float, Decompounder, SpellingVariants]:
+    """Revision, IDF of every stem the reader may see, the value for unseen stems, and two readers of the stems.
+
+    The compound splitter and the spelling variants (`SpellingVariants`) are kept with the table they read.
 
     NOTE: per reader (kb.access.view.UserView.visible_to): counted over every chunk, `novelty` would tell a user
     whether a word occurs in another municipality's internal documents.
@@ -173,14 +176,14 @@ def _idf_entry(kb: Any) -> tuple[str, dict[str, float], float, Decompounder]:
         n = max(len(texts), 1)
     table = {stem: math.log((n + 1) / (c + 0.5)) for stem, c in counts.items()}
     unseen = math.log((n + 1) / 0.5)
-    entry = (lexical.revision, table, unseen, Decompounder(table, min_part=COMPOUND_PART))
+    entry = (lexical.revision, table, unseen, Decompounder(table, min_part=COMPOUND_PART), SpellingVariants(table))
     _IDF[key] = entry
     return entry
 
 
 def idf_table(kb: Any) -> tuple[dict[str, float], float]:
     """Inverse document frequency of every stem the reader may see (`_idf_entry`), and the value for unseen stems."""
-    _, table, unseen, _ = _idf_entry(kb)
+    _, table, unseen, *_ = _idf_entry(kb)
     return table, unseen
 
 
@@ -247,11 +250,17 @@ class SpellingVariants:
     """
 
     def __init__(self, vocabulary: Iterable[str], min_length: int = VARIANT_STEM) -> None:
+        self.vocabulary = vocabulary
         self.min_length = min_length
-        self._by_start: dict[str, list[str]] = {}
-        for stem in vocabulary:
-            if len(stem) >= min_length - 1 and stem.isalpha():
-                self._by_start.setdefault(stem[:2], []).append(stem)
+
+    @cached_property
+    def _by_start(self) -> dict[str, list[str]]:
+        """The stored stems by their first two letters; built on the first unknown word, not with the IDF table."""
+        by_start: dict[str, list[str]] = {}
+        for stem in self.vocabulary:
+            if len(stem) >= self.min_length - 1 and stem.isalpha():
+                by_start.setdefault(stem[:2], []).append(stem)
+        return by_start
 
     def known(self, stem: str) -> bool:
         """Whether a stored stem is one letter away from `stem`."""
@@ -270,18 +279,9 @@ def _one_edit(a: str, b: str) -> bool:
     return a[i + (len(a) == len(b)) :] == b[i + 1 :]
 
 
-_VARIANTS: dict[str, tuple[dict[str, float], SpellingVariants]] = {}
-
-
 def spelling_variants(kb: Any) -> SpellingVariants:
-    """`SpellingVariants` over the IDF table's stems, built once per table (store revision and reader)."""
-    table, _ = idf_table(kb)
-    key = _reader_key(kb)
-    cached = _VARIANTS.get(key)
-    if cached is None or cached[0] is not table:
-        cached = (table, SpellingVariants(table))
-        _VARIANTS[key] = cached
-    return cached[1]
+    """`SpellingVariants` over the IDF table's stems, kept with the table (per store revision and reader)."""
+    return _idf_entry(kb)[4]
 
 
 def _overlap(q_stems: frozenset[str], s_stems: frozenset[str], idf: dict[str, float], unseen: float) -> float:
