@@ -52,6 +52,12 @@ from kb.answer.question import (
         ("Hvilke tiltak har kommunen for seniorer?", MEASURE),
         ("Hva gjør dere når en ansatt slutter?", MEASURE),  # «når» inside the question is no date question
         ("Hva vet nettverket om seniorpolitikk?", OVERVIEW),
+        # a search-box query asks what its quantity or time noun names
+        ("HR-vakt Halden antall henvendelser 2024", FIGURE),
+        ("lederprogram Moss pris per deltaker", FIGURE),
+        ("søknadsfrist lærlingplass Våler", OVERVIEW),  # a compound names a topic, not the asked time
+        ("fagprøve Hvaler frist", DATE),
+        ("Hva vet nettverket om lønn?", OVERVIEW),  # a topic that figures often describe is still a topic
     ],
 )
 def test_the_asked_type_comes_from_the_question_words(question: str, asks: str) -> None:
@@ -72,6 +78,7 @@ def test_years_and_comparison_are_read() -> None:
         ("Hvor mange kroner fikk hver lærling i tilskudd?", AMOUNT),
         ("Hva koster lederprogrammet?", AMOUNT),
         ("Hvor stor andel av lærlingene besto?", SHARE),
+        ("HR-vakt Halden antall henvendelser 2024", COUNT),
     ],
 )
 def test_the_unit_of_a_figure_follows_what_is_counted(question: str, unit: str) -> None:
