@@ -870,3 +870,46 @@ def test_what_a_measured_quantity_was_in_a_year_is_a_figure_question(make_kb, tm
     assert not ask(base, "Hva var sykefraværet i Halden kommune i 2024?").answered
     # A word the store does not write with a figure keeps the question an overview.
     assert value_question(base, read_question("Hva er læringsnettverket?")).asks == "overview"
+
+
+def test_a_question_that_asks_two_things_is_answered_with_both(make_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """«Når …, og hvor mange …?» asks a date and a count: each part is answered as what it asks, one citation list.
+
+    Read as one figure question, the answer quoted the count and never the date, which holds no figure.
+    """
+    root = tmp_path / "docs"
+    write(
+        root,
+        "Østfold fylkeskommune/erfaringer/lede-i-østfold.md",
+        """
+        # Lede i Østfold – lederutvikling
+
+        ## Hva vi gjorde
+        Programmet Lede i Østfold består av fem samlinger à to dager.
+
+        ## Resultater
+        Det første kullet av Lede i Østfold hadde 32 ledere, og 29 av dem fullførte.
+        Lederturnover blant deltakerne var 9 prosent det første året.
+        """,
+    )
+    write(
+        root,
+        "Østfold fylkeskommune/strategier/kompetansestrategi.md",
+        """
+        # Kompetansestrategi for Østfold fylkeskommune
+
+        ## Ledelse
+        Lede i Østfold startet i august 2024 for ledere i fylkeskommunen.
+        """,
+    )
+    base = make_kb()
+    base.ingest([root])
+    answer = ask(base, "Når startet Lede i Østfold, og hvor mange ledere var med i det første kullet?")
+    assert answer.answered
+    assert "august 2024" in answer.text and "32 ledere" in answer.text, answer.text
+    assert len(answer.citations) == 2 and answer.text.count("Østfold fylkeskommune (") == 1  # one heading
+    assert "Fant ikke" not in answer.text
+    # A part the base does not answer says so in its own line, after what it does answer.
+    priced = ask(base, "Når startet Lede i Østfold, og hva kostet programmet per deltaker?")
+    assert priced.answered and "august 2024" in priced.text
+    assert priced.text.index("august 2024") < priced.text.index("Fant ikke tallet du spør etter i erfaringsbanken.")

@@ -26,6 +26,7 @@ from kb.answer.question import (
     OVERVIEW,
     RESULT,
     SHARE,
+    question_parts,
     read_question,
     what_is_asked_about,
 )
@@ -62,6 +63,29 @@ from kb.answer.question import (
 )
 def test_the_asked_type_comes_from_the_question_words(question: str, asks: str) -> None:
     assert read_question(question).asks == asks
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "Når startet piloten, og hvor mange var med på den første samlingen?",
+            ("Når startet piloten", "hvor mange var med på den første samlingen?"),
+        ),
+        ("Kva er «Leder i liten kommune», og kven er med?", ("Kva er «Leder i liten kommune»", "kven er med?")),
+        (
+            "Sarpsborg tok imot flyktninger. Hvor mange fikk jobb?",
+            ("Sarpsborg tok imot flyktninger. Hvor mange fikk jobb?",),
+        ),
+        ("Bemanningssenteret i Halden, hvor mange årsverk?", ("Bemanningssenteret i Halden, hvor mange årsverk?",)),
+        ("Har noen klart det? Hva gjorde de?", ("Har noen klart det? Hva gjorde de?",)),  # a lead-in
+        ("Hvordan gjorde de det, og hva ble effekten?", ("Hvordan gjorde de det, og hva ble effekten?",)),  # one story
+        ("Hvem har kuttet innleien, og hvor mye sparte de?", ("Hvem har kuttet innleien, og hvor mye sparte de?",)),
+        ("Hva gjør dere når en ansatt slutter?", ("Hva gjør dere når en ansatt slutter?",)),
+    ],
+)
+def test_a_question_is_cut_where_it_asks_something_else(question: str, parts: tuple[str, ...]) -> None:
+    assert question_parts(question) == parts
 
 
 def test_years_and_comparison_are_read() -> None:

@@ -6,7 +6,8 @@ What the answer quotes follows what was asked (kb.answer.question):
 - a result: per municipality what came of it, with its figures, and the measure it came from;
 - how something was done (and a comparison): per municipality what they did, what came of it, one lesson,
   never the problem first;
-- an overview: the sentences that best answer it, from a few documents.
+- an overview: the sentences that best answer it, from a few documents;
+- two things («Når startet …, og hvor mange …?»): each part as what it asks, under one citation list.
 """
 
 from __future__ import annotations
@@ -422,6 +423,26 @@ def _missing_text(retrieved: Retrieved, related: Sequence[Citation]) -> str:
     return "\n".join(lines)
 
 
+def _sections(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
+    """The sentences that answer what was asked, per municipality (the question is on topic and answered)."""
+    asked = retrieved.asked
+    if asked is not None and asked.typed:
+        return _typed(retrieved)
+    if asked is not None and asked.asks == RESULT:
+        return _result(retrieved)
+    if asked is not None and asked.asks == MEASURE:
+        return _cases(retrieved)
+    return _overview(retrieved)
+
+
+def _spans(retrieved: Retrieved, cands: Sequence[Candidate]) -> list[Span]:
+    """A section's sentences, with the figures that continue them when the answer is no single item."""
+    spans = [c.span for c in cands]
+    if retrieved.asked is None or not retrieved.asked.typed:
+        spans += _continuations(spans, retrieved.pool, 1)
+    return spans
+
+
 def compose(retrieved: Retrieved) -> Answer:
     """The extractive answer: verbatim sentences grouped by municipality, one citation per source."""
     asks = retrieved.asked.asks if retrieved.asked else ""
@@ -438,22 +459,9 @@ def compose(retrieved: Retrieved) -> Answer:
             related=tuple(related),
             asks=asks,
         )
-    asked = retrieved.asked
-    if asked is not None and asked.typed:
-        sections = _typed(retrieved)
-    elif asks == RESULT:
-        sections = _result(retrieved)
-    elif asks == MEASURE:
-        sections = _cases(retrieved)
-    else:
-        sections = _overview(retrieved)
+    sections = _sections(retrieved)
     composer = _Composer()
-    texts = []
-    for name, cands in sections:
-        spans = [c.span for c in cands]
-        if asked is None or not asked.typed:
-            spans += _continuations(spans, retrieved.pool, 1)
-        texts.append(composer.section(name, spans))
+    texts = [composer.section(name, _spans(retrieved, cands)) for name, cands in sections]
     leads = tuple(cands[0].role for _, cands in sections if cands)
     return Answer(
         text="\n\n".join(texts),
@@ -462,4 +470,49 @@ def compose(retrieved: Retrieved) -> Answer:
         mode="extractive",
         asks=asks,
         leads=leads,
+    )
+
+
+def compose_parts(parts: Sequence[Retrieved]) -> Answer:
+    """The answer to a question that asks two things or more (kb.answer.select.retrieve_parts).
+
+    Each part is answered as what it asks («Når startet piloten, og hvor mange var med?»: the date, then the
+    count), under one set of citations, a sentence quoted once, a municipality's sentences under one heading.
+    A part the base does not answer gets its «Fant ikke …» line after them; when no part is answered, the answer
+    is the first part's refusal.
+    """
+    answered = [r for r in parts if r.answered]
+    if len(parts) == 1 or not answered:
+        return compose(parts[0])
+    by_name: dict[str, list[Span]] = {}
+    lead: dict[str, str] = {}  # the role a municipality's sentences open with
+    missing: list[str] = []
+    absent = []
+    for retrieved in parts:
+        if not retrieved.answered:
+            absent.append(retrieved)
+            continue
+        for name, cands in _sections(retrieved):
+            chosen = by_name.setdefault(name, [])
+            for span in _spans(retrieved, cands):
+                if not _repeats(span, [s for spans in by_name.values() for s in spans]):
+                    _add(span, chosen)
+            if cands:
+                lead.setdefault(name, cands[0].role)
+    shown = [s for spans in by_name.values() for s in spans]
+    for retrieved in absent:
+        # NOTE: another part's sentences may hold what this one asks («Frist: 15.12.2024.» quoted as who is
+        # responsible): then it is not missing, whatever its probability.
+        if retrieved.on_topic and not any(_repeats(c.span, shown) for c in retrieved.evidence if c.items):
+            missing.append(_missing_text(retrieved, ()))
+    composer = _Composer()
+    texts = [composer.section(name, spans) for name, spans in by_name.items() if spans]
+    first = parts[0].asked.asks if parts[0].asked else ""
+    return Answer(
+        text="\n\n".join([*texts, *missing]),
+        citations=tuple(composer.citations),
+        answered=True,
+        mode="extractive",
+        asks=first,
+        leads=tuple(lead[name] for name, spans in by_name.items() if spans and name in lead),
     )

@@ -14,11 +14,11 @@ from dataclasses import replace
 from typing import Any
 
 from ingest.chunking import split_sentences
-from kb.answer.compose import NOT_FOUND, _Composer, compose
+from kb.answer.compose import NOT_FOUND, _Composer, compose_parts
 from kb.answer.generator import Generator, GeneratorError
 from kb.answer.question import _stems
 from kb.answer.score import _NUMBER
-from kb.answer.select import Retrieved, retrieve
+from kb.answer.select import Retrieved, retrieve_parts
 from kb.answer.sentences import _BULLET, _DIRECTIVE, Span, is_directive, sentence_spans
 from kb.types import Answer, Filters, Hit
 
@@ -163,8 +163,8 @@ def ask(kb: Any, question: str, filters: Filters | None = None, *, generator: Ge
     Raises:
         EmptyIndexError: nothing has been ingested.
     """
-    retrieved = retrieve(kb, question, filters)
-    extractive = compose(retrieved)
+    parts = retrieve_parts(kb, question, filters)
+    retrieved, extractive = parts[0], compose_parts(parts)
     chosen = _resolve(kb, generator)
     if chosen is None or not extractive.answered:
         return extractive
@@ -194,8 +194,8 @@ class AnswerStream:
     def __iter__(self) -> Iterator[str]:
         from kb.answer.prompts import messages
 
-        retrieved = retrieve(self._kb, self._question, self._filters)
-        extractive = compose(retrieved)
+        parts = retrieve_parts(self._kb, self._question, self._filters)
+        retrieved, extractive = parts[0], compose_parts(parts)
         if self._generator is None or not extractive.answered:
             self.answer = extractive
             yield extractive.text

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 from kb.store.lexical import analyse, words
 from kb.types import MONTHS
@@ -319,6 +320,48 @@ def asked_type(question: str) -> str:
     if _TIME_NOUN.search(question):
         return DATE
     return OVERVIEW
+
+
+# A question that asks two things: «Når startet piloten, og hvor mange var med?», «Hvem har ansvar for tiltakene,
+# og når er fristene?». The second begins after a comma or a full stop with a question word of its own.
+_QUESTION_WORD = r"(?:hva|hvor|når|hvem|hvilke[nt]?|hvordan|hvorfor|kva|kor|korleis|koss|kven|kvifor)"
+_NEXT_QUESTION = re.compile(rf"(?:,|[?.!])\s+(?:(?:og|eller|men)\s+)?(?={_QUESTION_WORD}\b)", re.IGNORECASE)
+
+
+def question_parts(question: str) -> tuple[str, ...]:
+    """The questions a question asks, each with an answer type of its own; one part when it asks one thing.
+
+    A lead-in (`_lead_in`: «Bemanningssenteret i Halden, hvor mange årsverk?», «Har noen klart det? Hva gjorde
+    de?») belongs to the question after it, and a part that one answer answers with the one before it
+    («hvordan …, og hva ble effekten?»: what was done and what came of it) to that one.
+    """
+    bounds = [(0, 0), *((m.start(), m.end()) for m in _NEXT_QUESTION.finditer(question)), (len(question), 0)]
+    spans: list[tuple[int, int]] = []  # where each part starts and ends in the question
+    for (_, start), (end, _) in pairwise(bounds):
+        if spans:
+            before = question[spans[-1][0] : spans[-1][1]]
+            if _lead_in(before) or _one_answer(asked_type(before), asked_type(question[start:end])):
+                spans[-1] = (spans[-1][0], end)
+                continue
+        spans.append((start, end))
+    return tuple(question[a:b].strip() for a, b in spans if question[a:b].strip()) or (question,)
+
+
+_OPENS_QUESTION = re.compile(rf"\b{_QUESTION_WORD}\b", re.IGNORECASE)
+
+
+def _lead_in(part: str) -> bool:
+    """A part that asks nothing the next part's answer does not give.
+
+    It has no question word, or asks only «who» of a comparison («Hvem har klart å kutte kostnadene, og hvor
+    mye sparte de?»): the names of the next part's sections answer that.
+    """
+    return not _OPENS_QUESTION.search(part) or (asked_type(part) == NAME and is_comparison(part))
+
+
+def _one_answer(first: str, second: str) -> bool:
+    """Whether one answer answers both types: the same, or what was done and what came of it (a case's story)."""
+    return first == second or {first, second} == {MEASURE, RESULT}
 
 
 # The unit a typed answer must carry. NOTE: general words for shares, amounts, counts and spans of time.

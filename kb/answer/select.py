@@ -26,6 +26,7 @@ from kb.answer.question import (
     _question_stems,
     last_named,
     named_municipalities,
+    question_parts,
     read_question,
     what_is_asked_about,
 )
@@ -273,18 +274,33 @@ def document_chunks(kb: Any, hits: Sequence[Hit], documents: Mapping[str, float]
     return out
 
 
-def retrieve(kb: Any, question: str, filters: Filters | None = None) -> Retrieved:
+def retrieve_parts(kb: Any, question: str, filters: Filters | None = None) -> list[Retrieved]:
+    """`retrieve` for each thing the question asks (kb.answer.question.question_parts), in the question's order."""
+    parts = question_parts(question)
+    if len(parts) == 1:
+        return [retrieve(kb, question, filters)]
+    return [retrieve(kb, question, filters, part=part) for part in parts]
+
+
+def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str = "") -> Retrieved:
     """Search, scope to named municipalities, and score the sentences of the best documents.
 
     A figure, date or name asked about a named municipality that its own documents do not hold is looked for
     once more in the network's session notes, where members report their figures («Fredrikstad fortalte at …»):
     there only sentences whose paragraph last names that municipality before them count.
+
+    `part`: one of the things the question asks (`retrieve_parts`): what it asks is read from the part, while the
+    search, the scope and the sentences' scores take the whole question, which holds the topic.
     """
     filters = filters or Filters()
     docs = kb.documents()
     known = sorted({d.municipality for d in docs if d.municipality})
     newer = {d.source: d.superseded_by for d in docs if getattr(d, "superseded_by", "")}
     asked = value_question(kb, read_question(question, known), known)
+    if part:
+        asked = replace(
+            value_question(kb, read_question(part, known), known), text=question, comparison=asked.comparison
+        )
     named = named_municipalities(question, known)
     absent = () if named or filters.municipalities else absent_municipalities(kb, question, known)
     comparison = asked.comparison and len(named) != 1
