@@ -128,6 +128,11 @@ def test_figures_after_antall_and_the_noun_count_it() -> None:
     # «antall» about another noun counts nothing of this one
     assert counts_of("Antall ansatte økte fra 480 til 500.", "lærlinger") == ()
     assert counts_of("Antall ansatte er 500, og 11 lærlinger har kontrakt.", "lærlinger") == ("11",)
+    # a share of the noun tells how many of them («hvor mange nyansatte sluttet?»), a share of another does not
+    valer = "I 2022 sluttet 24 prosent av de nyansatte i Våler kommune i løpet av det første året."
+    assert counts_of(valer, "nyansatte") == ("24 prosent",)
+    assert counts_of("Halvparten av lærlingene fikk jobb.", "lærlinger") == ("Halvparten",)
+    assert counts_of("24 prosent av de ansatte jobber deltid.", "nyansatte") == ()
 
 
 def test_figures_dates_and_names_are_read_from_the_form_of_the_text() -> None:

@@ -193,7 +193,15 @@ def counts_of(sentence: str, noun: str, within: int = 3) -> tuple[str, ...]:
         counted_before = counting is not None and 0 <= at - counting < NUMBER_OF_REACH
         if names_noun(" ".join(after.split()[:within])) or (named and _GENERIC_COUNT.match(after)) or counted_before:
             out.append(count)
-    return tuple(out)
+    # «24 prosent av de nyansatte sluttet»: a share of the noun tells how many of them, as «hvor mange» asks.
+    for share in _SHARE.finditer(sentence):
+        after = sentence[share.end() :]
+        if _OF.match(after) and names_noun(" ".join(after.split()[: within + 1])):
+            out.append(share.group(0))
+    return tuple(dict.fromkeys(out))
+
+
+_OF = re.compile(r"\s+av\s", re.IGNORECASE)
 
 
 def new_items(asks: str, sentence: str, question: str, unit: str = "", counted: str = "") -> tuple[str, ...]:
