@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.answer import ask, check_generated, document_chunks, focus, retrieve
+from kb.answer import ask, check_generated, document_chunks, focus, retrieve, score_sentences
 from kb.answer.compose import NOT_FOUND, OLDER_VERSION, _add, _Composer, _continuations, _story, compose
 from kb.answer.question import _stems, in_store_spelling, is_comparison, named_municipalities, read_question
 from kb.answer.score import Candidate
@@ -411,6 +411,12 @@ def test_another_spelling_of_a_stored_word_and_the_naming_verb_are_no_new_words(
     assert novelty(base, "Hva heter prosjektet i Hvaler?", ["Hvaler"]) == 0.0
     assert novelty(base, "sykkelleasing Hvaler", ["Hvaler"]) == 1.0
     assert novelty(base, "skjøtsel Hvaler", ["Hvaler"]) == 1.0  # shares a start, but is another word
+    # ... and the word is shared with the sentence, so it counts towards its keyword overlap (and the refusal
+    # signal): «Hva fikk Hvaler i skjønnsmidler?» was refused as off-topic.
+    (sentence,) = score_sentences(
+        base, "Hva fikk Hvaler i skjønnsmidler?", base.search("skjønsmidlar", k=1), ["Hvaler"]
+    )
+    assert sentence.overlap > 0.5
 
 
 def test_answer_reads_the_whole_best_document(make_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

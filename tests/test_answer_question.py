@@ -133,6 +133,8 @@ def test_figures_after_antall_and_the_noun_count_it() -> None:
     assert counts_of(valer, "nyansatte") == ("24 prosent",)
     assert counts_of("Halvparten av lærlingene fikk jobb.", "lærlinger") == ("Halvparten",)
     assert counts_of("24 prosent av de ansatte jobber deltid.", "nyansatte") == ()
+    # a nynorsk text counts a bokmål question's noun in its own spelling
+    assert counts_of("Hvaler er ein øykommune med om lag 4 900 innbyggjarar.", "innbyggere") == ("4 900",)
 
 
 def test_figures_dates_and_names_are_read_from_the_form_of_the_text() -> None:

@@ -14,7 +14,21 @@ from ingest.chunking import split_sentences
 from ingest.roles import MEASURE as MEASURE_ROLE
 from ingest.roles import RESULT as RESULT_ROLE
 from ingest.roles import section_role
-from kb.answer.question import _QUOTED, _YEAR, AMOUNT, COUNT, DATE, DAY, DURATION, FIGURE, MONTH, NAME, SHARE, YEAR
+from kb.answer.question import (
+    _QUOTED,
+    _YEAR,
+    AMOUNT,
+    COUNT,
+    DATE,
+    DAY,
+    DURATION,
+    FIGURE,
+    MONTH,
+    NAME,
+    SHARE,
+    YEAR,
+    _bokmål_forms,
+)
 from kb.types import MONTHS
 
 # Number words up to «tusen», in bokmål and nynorsk; «en/ett/ei/ein/eit» are left out (articles far more often).
@@ -179,7 +193,8 @@ def counts_of(sentence: str, noun: str, within: int = 3) -> tuple[str, ...]:
     target = (analyse(noun, None) or [noun])[0]
 
     def names_noun(text: str) -> bool:
-        return any(stem == target or stem.endswith(target) for stem in analyse(text, None))
+        # a nynorsk text names a bokmål question's noun in its own spelling («4 900 innbyggjarar»)
+        return any(stem == target or stem.endswith(target) for word in _WORD.findall(text) for stem in _spelled(word))
 
     named = names_noun(sentence)
     counting = next(
@@ -199,6 +214,14 @@ def counts_of(sentence: str, noun: str, within: int = 3) -> tuple[str, ...]:
         if _OF.match(after) and names_noun(" ".join(after.split()[: within + 1])):
             out.append(share.group(0))
     return tuple(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=8192)
+def _spelled(word: str) -> frozenset[str]:
+    """The stems of a word, with those of its bokmål forms if it is written in nynorsk."""
+    from kb.store.lexical import analyse
+
+    return frozenset(t for form in (word, *_bokmål_forms(word.lower())) for t in analyse(form, None))
 
 
 _OF = re.compile(r"\s+av\s", re.IGNORECASE)
