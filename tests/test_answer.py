@@ -9,8 +9,15 @@ import pytest
 from click.testing import CliRunner
 
 from kb.answer import ask, check_generated, document_chunks, focus, retrieve, score_sentences
-from kb.answer.compose import NOT_FOUND, OLDER_VERSION, _add, _Composer, _continuations, _story, compose
-from kb.answer.question import _stems, in_store_spelling, is_comparison, named_municipalities, read_question
+from kb.answer.compose import NOT_FOUND, OLDER_VERSION, _add, _Composer, _continuations, _story, compose, compose_parts
+from kb.answer.question import (
+    _stems,
+    in_store_spelling,
+    is_comparison,
+    named_municipalities,
+    question_parts,
+    read_question,
+)
 from kb.answer.score import Candidate
 from kb.answer.select import Retrieved
 from kb.answer.sentences import LIST_WORDS, Span, sentence_spans
@@ -535,6 +542,44 @@ def test_a_refusal_also_shows_the_likeliest_sentence_when_the_look_alike_is_far_
     candidates[1].score = 0.6
     lines = compose(Retrieved("q", [hit], candidates, 0.5, [], False, asked=asked, answerable=0.7)).text.splitlines()
     assert "1842" in lines[1] and not any(line.startswith("Beste treff") for line in lines)
+
+
+def test_a_part_not_answered_does_not_repeat_what_another_part_quotes() -> None:
+    """«Hvor lenge varer rotasjonen, og hvor mange steder roterer de mellom?»: the places are named, not counted,
+    so the count is not found; the sentence the duration part quotes is not shown again as its look-alike."""
+    text = (
+        "Nyutdannede kan rotere mellom sykehjem, hjemmetjeneste og korttidsavdeling, med seks måneder på hvert sted. "
+        "De fleste sier at ordningen ga dem et bedre grunnlag for å velge."
+    )
+    hit = Hit(id="a", text=text, source="moss.md", score=1.0, metadata={"municipality": "Moss"})
+    rotation, verdict = sentence_spans(hit)
+    question = "Hvor lenge varer rotasjonen, og hvor mange steder roterer de mellom?"
+    duration, count = (read_question(part) for part in question_parts(question))
+    parts = [
+        Retrieved(
+            question,
+            [hit],
+            [Candidate(rotation, score=0.9, relevance=1.0, items=("seks måneder",))],
+            0.5,
+            [],
+            False,
+            asked=duration,
+            answerable=0.35,
+        ),
+        Retrieved(
+            question,
+            [hit],
+            [Candidate(rotation, score=0.9, relevance=1.0), Candidate(verdict, score=0.1, relevance=0.9)],
+            0.5,
+            [],
+            False,
+            asked=count,
+            answerable=0.35,
+        ),
+    ]
+    answer = compose_parts(parts)
+    assert answer.answered and answer.text.count("seks måneder på hvert sted") == 1, answer.text
+    assert answer.text.splitlines()[-1] == "Fant ikke tallet du spør etter i erfaringsbanken."
 
 
 def test_a_comparison_tells_only_municipalities_with_a_sentence_likely_to_answer() -> None:

@@ -109,6 +109,28 @@ def test_the_unit_of_a_figure_follows_what_is_counted(question: str, unit: str) 
     assert read_question(question).unit == unit
 
 
+@pytest.mark.parametrize(
+    ("question", "counted"),
+    [
+        ("Hvor mange lærlinger fikk jobb?", "lærlinger"),
+        ("Hvor mange ansatte sluttet i 2022?", "ansatte"),
+        ("Hvor mange sluttet det første året?", "sluttet"),  # a verb: counted where a sentence uses it
+        ("Hvor mange gikk av med pensjon i fjor?", ""),  # a strong verb: any figure
+    ],
+)
+def test_a_count_counts_the_noun_after_hvor_mange_or_who_did_what_the_verb_says(question: str, counted: str) -> None:
+    assert read_question(question).counted == counted
+
+
+def test_a_counted_verb_is_answered_by_the_figures_of_a_sentence_that_uses_it() -> None:
+    # evalsets/nye-kommuner, asked as a new user: «Hvor mange sluttet det første året etter at Ny i Våler kom?»
+    valer = "Andelen nyansatte som slutter det første året, har gått ned fra 24 prosent i 2022 til 11 prosent i 2024."
+    assert counts_of(valer, "sluttet") == ("24", "11")
+    assert counts_of(valer, "søkte") == ()
+    assert counts_of("34 prosent av utlysningene fikk ingen søkere.", "søkte") == ("34",)
+    assert counts_of("De 12 lærlingane slutta ikkje.", "sluttet") == ("12",)
+
+
 def test_a_century_or_decade_is_no_year_the_answer_must_name() -> None:
     assert read_question("Hvor mange bodde i leiegård på begynnelsen av 1900-tallet?").years == ()
     assert read_question("Hvor mange lærlinger var det i 2024?").years == ("2024",)

@@ -392,8 +392,11 @@ def _why_not(cand: Candidate, asked: Question | None) -> str:
     return "svarer kanskje ikke på spørsmålet"
 
 
-def _missing_text(retrieved: Retrieved, related: Sequence[Citation]) -> str:
-    """«Fant ikke tallet … i erfaringsbanken.», a look-alike for another year, and the closest documents."""
+def _missing_text(retrieved: Retrieved, related: Sequence[Citation], shown: Sequence[Span] = ()) -> str:
+    """«Fant ikke tallet … i erfaringsbanken.», a look-alike for another year, and the closest documents.
+
+    `shown`: sentences the answer already quotes (another part of the question), not repeated as look-alikes.
+    """
     asked = retrieved.asked
     what = _WHAT.get(asked.asks if asked else "", "svaret") + " du spør etter"
     if retrieved.scope:
@@ -402,7 +405,7 @@ def _missing_text(retrieved: Retrieved, related: Sequence[Citation]) -> str:
         what += " i " + " og ".join(asked.years)
     lines = [f"Fant ikke {what} i erfaringsbanken."]
     nearest = retrieved.nearest
-    if nearest is not None:
+    if nearest is not None and not _repeats(nearest.span, shown):
         hit = nearest.span.hit
         lines.append(f"Nærmeste funn {_why_not(nearest, asked)}: «{nearest.span.display}» ({hit.title or hit.source}).")
         # NOTE: the look-alike is the sentence with an item of the asked type about what the question names; when
@@ -412,7 +415,12 @@ def _missing_text(retrieved: Retrieved, related: Sequence[Citation]) -> str:
         # low as 0.01. Shown: NorQuAD answer contains 0.800 -> 0.830, held-out 500-1000 0.846 -> 0.858; nothing
         # is answered that was not (`answered` is untouched), and the own sets are unchanged.
         likeliest = retrieved.likeliest
-        if likeliest is not None and likeliest is not nearest and nearest.score < CLOSE * likeliest.score:
+        if (
+            likeliest is not None
+            and likeliest is not nearest
+            and nearest.score < CLOSE * likeliest.score
+            and not _repeats(likeliest.span, shown)
+        ):
             hit = likeliest.span.hit
             lines.append(
                 f"Beste treff {_why_not(likeliest, asked)}: «{likeliest.span.display}» ({hit.title or hit.source})."
@@ -504,7 +512,7 @@ def compose_parts(parts: Sequence[Retrieved]) -> Answer:
         # NOTE: another part's sentences may hold what this one asks («Frist: 15.12.2024.» quoted as who is
         # responsible): then it is not missing, whatever its probability.
         if retrieved.on_topic and not any(_repeats(c.span, shown) for c in retrieved.evidence if c.items):
-            missing.append(_missing_text(retrieved, ()))
+            missing.append(_missing_text(retrieved, (), shown))
     composer = _Composer()
     texts = [composer.section(name, spans) for name, spans in by_name.items() if spans]
     first = parts[0].asked.asks if parts[0].asked else ""

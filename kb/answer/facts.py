@@ -28,6 +28,7 @@ from kb.answer.question import (
     SHARE,
     YEAR,
     _bokmål_forms,
+    past_verb_root,
 )
 from kb.types import MONTHS
 
@@ -190,6 +191,10 @@ def counts_of(sentence: str, noun: str, within: int = 3) -> tuple[str, ...]:
     """
     from kb.store.lexical import analyse
 
+    root = past_verb_root(noun)
+    if root:  # «hvor mange sluttet …?»: the figures of a sentence that tells who did
+        uses_verb = any(stem.startswith(root) for word in _WORD.findall(sentence) for stem in _spelled(word))
+        return figures(sentence) if uses_verb else ()
     target = (analyse(noun, None) or [noun])[0]
 
     def names_noun(text: str) -> bool:

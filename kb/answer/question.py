@@ -404,11 +404,36 @@ _NOT_COUNTED = frozenset(
 )
 
 
+# Verbs in the past that follow «hvor mange» with no noun between («hvor mange sluttet det første året?»). The
+# weak ones end in -et, -te or -a (sluttet, søkte, slutta), but so do nouns («ansatte»): the common ones are listed.
+_WEAK_PAST = re.compile(r"(?:et|a)$")
+_PAST_VERBS = frozenset(
+    {"møtte", "søkte", "begynte", "fullførte", "valgte", "svarte", "meldte", "byrja", "starta", "jobba", "slutta"}
+)
+_STRONG_PAST = frozenset({"gikk", "gjekk", "kom", "tok", "deltok", "sto", "stod", "sa", "gjorde", "fant", "fann"})
+
+
+def past_verb_root(word: str) -> str:
+    """The root of a weak verb in the past («sluttet» -> «slutt», «søkte» -> «søk»), "" for any other word."""
+    low = word.lower()
+    if low in _PAST_VERBS:
+        return low.removesuffix("te").removesuffix("a")
+    if len(low) > 4 and _WEAK_PAST.search(low) and not low.endswith(("ane", "ene")):
+        return low.removesuffix("et").removesuffix("a")
+    return ""
+
+
 def counted_noun(question: str) -> str:
-    """The noun «hvor mange» counts («Hvor mange lærlinger …» -> «lærlinger»), or "" when none follows."""
+    """The noun «hvor mange» counts («Hvor mange lærlinger …» -> «lærlinger»), or "" when none follows.
+
+    A weak verb in the past is kept (kb.answer.facts.counts_of counts the figures of a sentence that uses it:
+    «hvor mange sluttet …?» by «… som slutter … fra 24 til 11 prosent»); another verb counts by any figure.
+    """
     match = _COUNTED.search(question)
     word = match.group(1).lower() if match else ""
-    return "" if word in _NOT_COUNTED or not words(word) else word  # «hvor mange fra …»: a stop word
+    if word in _NOT_COUNTED or word in _STRONG_PAST or not words(word):  # «hvor mange fra …»: a stop word
+        return ""
+    return word
 
 
 # Named things: «quoted» text, and capitalised words after the first (programmes, bodies, places).
