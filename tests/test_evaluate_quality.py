@@ -62,8 +62,8 @@ def test_answers_stay_above_their_measured_floors(corpus_kb) -> None:  # type: i
     assert result["answered"] >= 0.95  # target, met: 0.959 (139 of 145) with the reader; 0.952 without
     assert result["how_leads"] >= 0.90  # target, met: every «how did they do it» answer leads with what was done
     assert result["median_words_single"] <= 120  # target, met
-    assert result["facts"] >= 0.42  # target 0.80; measured 0.434 with the reader (0.414 without it)
-    assert result["fact_recall"] >= 0.54  # no target; measured 0.559 (key facts counted one by one)
+    assert result["facts"] >= 0.44  # target 0.80; measured 0.455 (round ten: 0.434 before two-part questions)
+    assert result["fact_recall"] >= 0.55  # no target; measured 0.569 (key facts counted one by one)
 
 
 def test_nynorsk_questions_are_answered_like_bokmål_ones(corpus_kb) -> None:  # type: ignore[no-untyped-def]
