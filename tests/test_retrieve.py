@@ -115,6 +115,20 @@ def test_bm25_matches_compound_and_phrase_both_ways() -> None:
     assert len(shared) == 2  # the nurse stem and the recruitment stem
 
 
+def test_bm25_reads_a_nynorsk_question_in_the_bokmål_the_documents_use() -> None:
+    """«Kva gjorde dei med sjukefråværet blant reinhaldarane?» matched no word of bokmål documents."""
+    records = [
+        Record("1", "Sykefraværet blant renholderne gikk ned etter ergonomiske kartlegginger.", {"source": "a"}),
+        Record("2", "Lærlingene får tilbud om fast stilling etter fagprøven.", {"source": "b"}),
+        Record("3", "Nyansatte får fadder de første ukene.", {"source": "c"}),
+    ]
+    index = LexicalIndex.build(records, revision="r")
+    assert [h.id for h in index.search("sjukefråværet", 5)] == ["1"]
+    assert [h.id for h in index.search("Kor mange lærlingar fekk fast stilling?", 5)][:1] == ["2"]
+    assert index.rarity("sjukefråværet") == index.rarity("sykefraværet") > 0
+    assert index.search("sykkelleasing", 5) == []  # a word with no bokmål form in the index finds nothing
+
+
 def test_bm25_filters_before_ranking() -> None:
     records = [
         Record(str(i), "lærlinger " * (10 - i), {"source": str(i), "municipality": "A" if i else "B"}) for i in range(5)

@@ -27,9 +27,9 @@ from kb.answer.question import (
     NAME,
     SHARE,
     YEAR,
-    _bokmål_forms,
     past_verb_root,
 )
+from kb.store.nynorsk import bokmål_forms
 from kb.types import MONTHS
 
 # Number words up to «tusen», in bokmål and nynorsk; «en/ett/ei/ein/eit» are left out (articles far more often).
@@ -226,7 +226,7 @@ def _spelled(word: str) -> frozenset[str]:
     """The stems of a word, with those of its bokmål forms if it is written in nynorsk."""
     from kb.store.lexical import analyse
 
-    return frozenset(t for form in (word, *_bokmål_forms(word.lower())) for t in analyse(form, None))
+    return frozenset(t for form in (word, *bokmål_forms(word.lower())) for t in analyse(form, None))
 
 
 _OF = re.compile(r"\s+av\s", re.IGNORECASE)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from kb.store.chroma import Record
+from kb.store.nynorsk import bokmål_forms
 from kb.types import Filters, Hit, Scalar
 
 logger = logging.getLogger(__name__)
@@ -294,6 +295,25 @@ def _fix_stem(stem: str) -> str:
     return stem
 
 
+def in_bokmål(query: str, vocab: Any, decompounder: Decompounder | None) -> list[str]:
+    """The stems of the query's words the index lacks, in the bokmål form the index holds («sjukefråværet»).
+
+    A nynorsk question to bokmål documents otherwise matches none of its own words. A word keeps its first
+    rewrite (kb.store.nynorsk.bokmål_forms) whose stems the index holds.
+    """
+    out: list[str] = []
+    for word in words(query):
+        stems = analyse(word, decompounder)
+        if not stems or any(t in vocab for t in stems):
+            continue
+        for form in bokmål_forms(word):
+            known = [t for t in analyse(form, decompounder) if t in vocab]
+            if known:
+                out += known
+                break
+    return out
+
+
 def analyse(text: str, decompounder: Decompounder | None) -> list[str]:
     """Stemmed tokens of a text, with compound parts added after each compound."""
     tokens = words(text)
@@ -445,6 +465,7 @@ class LexicalIndex:
         decompounder = Decompounder(self.vocabulary)
         vocab = self.retriever.vocab_dict
         tokens = [t for t in analyse(query, decompounder) if t in vocab]
+        tokens += in_bokmål(query, vocab, decompounder)
         if not tokens:
             return []
         scores = self.retriever.get_scores(tokens)
@@ -462,7 +483,9 @@ class LexicalIndex:
         if self.retriever is None:
             return 0.0
         vocab = self.retriever.vocab_dict
-        tokens = {vocab[t] for t in analyse(query, Decompounder(self.vocabulary)) if t in vocab}
+        decompounder = Decompounder(self.vocabulary)
+        stems = [*analyse(query, decompounder), *in_bokmål(query, vocab, decompounder)]
+        tokens = {vocab[t] for t in stems if t in vocab}
         if not tokens:
             return 0.0
         indptr, indices = self.retriever.scores["indptr"], self.retriever.scores["indices"]
