@@ -74,7 +74,7 @@ def test_nynorsk_questions_are_answered_like_bokmål_ones(corpus_kb) -> None:  #
     result = evaluate_answers(corpus_kb, rows)
     assert result["answered"] >= 0.92  # measured 0.964 (27 of 28); before nynorsk was read, 0.464 (13 of 28)
     assert result["refused"] == 1.0  # 5 of 5
-    assert result["facts"] >= 0.42  # measured 0.464 (13 of 28); 0.429 before comparisons told cases (round nine)
+    assert result["facts"] >= 0.46  # measured 0.500 (14 of 28) since the search reads nynorsk words (round ten)
     assert result["verbatim"] == 1.0
 
 
