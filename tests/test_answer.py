@@ -964,3 +964,37 @@ def test_a_question_that_asks_two_things_is_answered_with_both(make_kb, tmp_path
     priced = ask(base, "Når startet Lede i Østfold, og hva kostet programmet per deltaker?")
     assert priced.answered and "august 2024" in priced.text
     assert priced.text.index("august 2024") < priced.text.index("Fant ikke tallet du spør etter i erfaringsbanken.")
+
+
+def test_whom_to_contact_is_answered_by_the_cases_byline_and_no_other_question_is(make_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A case ends with whom to contact («HR-rådgiver for heltidskultur, Halden kommune.»): the answer to «Hvem kan jeg
+    kontakte om …?», which a new member asks, and noise in every other answer, where it is left out."""
+    root = tmp_path / "docs"
+    write(
+        root,
+        "Halden/erfaringer/heltid.md",
+        """
+        # Heltidsgrupper i hjemmetjenesten
+
+        ## Hva vi gjorde
+        I hjemmetjenesten ble det etablert to heltidsgrupper der alle har 100 prosent stilling.
+
+        ## Resultater
+        Heltidsandelen i helse og mestring har økt fra 31 til 44 prosent.
+
+        ## Kontakt
+
+        HR-rådgiver for heltidskultur, Halden kommune.
+        """,
+    )
+    base = make_kb()
+    base.ingest([root])
+    byline = "HR-rådgiver for heltidskultur, Halden kommune."
+    for question in (
+        "Hvem kan jeg kontakte om heltidsgrupper i hjemmetjenesten i Halden?",
+        "Kven er kontaktperson for heiltidsgrupper i heimetenesta i Halden?",
+    ):
+        answer = ask(base, question)
+        assert answer.answered and byline in answer.text, answer.text
+    how = ask(base, "Hvordan jobbet Halden med heltidsgrupper i hjemmetjenesten?")
+    assert how.answered and "heltidsgrupper" in how.text and byline not in how.text

@@ -88,6 +88,20 @@ def test_a_question_is_cut_where_it_asks_something_else(question: str, parts: tu
     assert question_parts(question) == parts
 
 
+@pytest.mark.parametrize(
+    ("question", "contact"),
+    [
+        ("Hvem kan jeg kontakte om heltid i Halden?", True),
+        ("Kven er kontaktperson for lærlingane i Hvaler?", True),
+        ("Hvem kan vi snakke med om langvakter?", True),
+        ("Hvor raskt skal lederen ta kontakt når noen blir sykmeldt?", False),  # how one gets in touch
+        ("Hva forventes av meg som kontaktperson i nettverket?", False),  # what a contact person does
+    ],
+)
+def test_a_question_asking_whom_to_contact_is_told_from_one_about_contact(question: str, contact: bool) -> None:
+    assert read_question(question).contact == contact
+
+
 def test_years_and_comparison_are_read() -> None:
     question = read_question("Hvor mange lærlinger hadde kommunene i 2021 og 2023?")
     assert question.years == ("2021", "2023")

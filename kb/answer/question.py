@@ -198,6 +198,7 @@ class Question:
     names: tuple[str, ...] = ()  # the named things it asks about («Lederløftet», «Menn i helse»)
     plan: bool = False  # asks about a goal or a plan («skal», «mål»), so a goal answers it
     counted: str = ""  # what «hvor mange …» counts («lærlinger»): the figure must count that
+    contact: bool = False  # asks whom to contact («Hvem kan jeg kontakte om …?»): a case's byline answers it
 
     @property
     def typed(self) -> bool:
@@ -388,6 +389,13 @@ def question_names(question: str, ignore: Iterable[str] = ()) -> tuple[str, ...]
     return tuple(dict.fromkeys(found))
 
 
+# Asking whom to contact («Hvem kan jeg kontakte om …?», «Kven er kontaktperson …?»), not how one gets in touch
+# («Hvor raskt skal lederen ta kontakt …?») or what a contact person does («Hva forventes av meg som
+# kontaktperson?»).
+_CONTACT = re.compile(
+    r"\b(?:hvem|kven)\b.{0,30}\b(?:kontaktperson\w*|kontakte|ringe|spørre|spørje|snakke med|henvende)\b",
+    re.IGNORECASE,
+)
 _NOT_NAMES = frozenset(MONTHS) | {"kommune"}  # capitalised, but not names of things asked about
 
 
@@ -410,4 +418,5 @@ def read_question(question: str, municipalities: Iterable[str] = ()) -> Question
         names=question_names(question, municipalities),
         plan=bool(_PLAN.search(question)),
         counted=counted_noun(question) if unit == COUNT else "",
+        contact=bool(_CONTACT.search(question)),
     )

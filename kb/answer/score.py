@@ -353,6 +353,8 @@ def score_sentences(
     seen: set[tuple[str, str]] = set()
     for rank, hit in enumerate(hits):
         for span in sentence_spans(hit, rank):
+            if span.contact and not asked.contact:
+                continue  # a byline is no answer, except to whom to contact
             key = (hit.source, span.display)
             if key not in seen:  # chunks overlap: the same sentence in two chunks is read once
                 seen.add(key)

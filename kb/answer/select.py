@@ -130,6 +130,9 @@ class Retrieved:
         """
         asked = self.asked
         floor = SECONDARY * self.threshold
+        bylines = [c for c in self.candidates if c.span.contact] if asked is not None and asked.contact else []
+        if bylines:  # «Hvem kan jeg kontakte om …?»: the bylines of the documents read, the closest first
+            return sorted(bylines, key=lambda c: -c.score)
         if asked is None or not (asked.typed or asked.asks == RESULT):
             return sorted((c for c in self.candidates if c.relevance >= floor), key=lambda c: -c.score)
         # NOTE: a goal is no answer to what happened, unless the sentence itself names the year asked about
@@ -153,7 +156,7 @@ class Retrieved:
         """Whether a sentence holds what is asked: its selector probability reaches `answerable`."""
         evidence = self.evidence
         asked = self.asked
-        if asked is None or not asked.typed:
+        if asked is None or not asked.typed or (evidence and evidence[0].span.contact):
             return bool(evidence)
         return bool(evidence) and evidence[0].score >= self.answerable
 

@@ -53,6 +53,7 @@ class Span:
     rank: int  # the rank of the chunk's document in the search (0 = best)
     block: int = 0  # the paragraph or list item inside the chunk: neighbours in a block continue each other
     item: bool = False  # in a list item or table row: where reports put their measures and results
+    contact: bool = False  # a byline («HR-rådgiver for heltidskultur, Halden kommune.»): whom to contact
 
     @property
     def order(self) -> tuple[int, int, int]:
@@ -249,7 +250,9 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
                 label = begin  # «- Forebygging i renhold. Bedriftshelsetjenesten …»: the item's name leads its text
                 continue
             if _SIGNATURE.match(" ".join(text[begin:end].split())):
-                continue  # «HR-rådgiver for heltidskultur, Halden kommune.»: a byline, not an answer
+                # «HR-rådgiver for heltidskultur, Halden kommune.»: a byline answers only whom to contact
+                spans.append(Span(hit, begin, end, rank, number, bool(marker), contact=True))
+                continue
             if is_directive(text[begin:end]):
                 logger.info("skipping an instruction-like sentence in %s", hit.source)
                 continue
