@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -580,6 +581,23 @@ def test_a_part_not_answered_does_not_repeat_what_another_part_quotes() -> None:
     answer = compose_parts(parts)
     assert answer.answered and answer.text.count("seks måneder på hvert sted") == 1, answer.text
     assert answer.text.splitlines()[-1] == "Fant ikke tallet du spør etter i erfaringsbanken."
+    # A part whose item another part's quote holds is not missing: «8 deltakere» quoted beside a date.
+    count = read_question("hvor mange steder er det?")
+    places = "Nyutdannede roterer mellom 3 steder, med seks måneder på hvert sted."
+    hit3 = Hit(id="b", text=places, source="moss.md", score=1.0, metadata={"municipality": "Moss"})
+    (three,) = sentence_spans(hit3)
+    parts[0] = Retrieved(
+        question,
+        [hit3],
+        [Candidate(three, score=0.9, relevance=1.0, items=("seks måneder",))],
+        0.5,
+        [],
+        False,
+        asked=duration,
+        answerable=0.35,
+    )
+    parts[1] = replace(parts[1], asked=replace(count, text=question))
+    assert "Fant ikke" not in compose_parts(parts).text
 
 
 def test_a_comparison_tells_only_municipalities_with_a_sentence_likely_to_answer() -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from ingest.roles import BACKGROUND, GOAL, LESSON
 from ingest.roles import MEASURE as MEASURE_ROLE
 from ingest.roles import RESULT as RESULT_ROLE
+from kb.answer.facts import new_items
 from kb.answer.question import DATE, FIGURE, MEASURE, NAME, RESULT, Question
 from kb.answer.score import _NUMBER, Candidate
 from kb.answer.select import CASE, MAX_SECTIONS, MAX_SOURCES, SECONDARY, Retrieved
@@ -481,6 +482,13 @@ def compose(retrieved: Retrieved) -> Answer:
     )
 
 
+def _holds(span: Span, asked: Question | None) -> bool:
+    """Whether a quoted sentence holds an item of the type (and unit) a typed question asks."""
+    if asked is None or not asked.typed:
+        return False
+    return bool(new_items(asked.asks, span.display, asked.text, asked.unit, asked.counted))
+
+
 def compose_parts(parts: Sequence[Retrieved]) -> Answer:
     """The answer to a question that asks two things or more (kb.answer.select.retrieve_parts).
 
@@ -510,8 +518,8 @@ def compose_parts(parts: Sequence[Retrieved]) -> Answer:
     shown = [s for spans in by_name.values() for s in spans]
     for retrieved in absent:
         # NOTE: another part's sentences may hold what this one asks («Frist: 15.12.2024.» quoted as who is
-        # responsible): then it is not missing, whatever its probability.
-        if retrieved.on_topic and not any(_repeats(c.span, shown) for c in retrieved.evidence if c.items):
+        # responsible, «8 deltakere fra 6 kommuner» as the context of a date): then it is not missing.
+        if retrieved.on_topic and not any(_holds(span, retrieved.asked) for span in shown):
             missing.append(_missing_text(retrieved, (), shown))
     composer = _Composer()
     texts = [composer.section(name, spans) for name, spans in by_name.items() if spans]
