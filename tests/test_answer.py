@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from kb.answer import ask, check_generated, document_chunks, focus, retrieve, score_sentences
 from kb.answer.compose import NOT_FOUND, OLDER_VERSION, _add, _Composer, _continuations, _story, compose, compose_parts
 from kb.answer.question import (
+    Question,
     _stems,
     in_store_spelling,
     is_comparison,
@@ -556,27 +557,13 @@ def test_a_part_not_answered_does_not_repeat_what_another_part_quotes() -> None:
     rotation, verdict = sentence_spans(hit)
     question = "Hvor lenge varer rotasjonen, og hvor mange steder roterer de mellom?"
     duration, count = (read_question(part) for part in question_parts(question))
+
+    def part(hit: Hit, candidates: list[Candidate], asked: Question) -> Retrieved:
+        return Retrieved(question, [hit], candidates, 0.5, [], False, asked=asked, answerable=0.35)
+
     parts = [
-        Retrieved(
-            question,
-            [hit],
-            [Candidate(rotation, score=0.9, relevance=1.0, items=("seks måneder",))],
-            0.5,
-            [],
-            False,
-            asked=duration,
-            answerable=0.35,
-        ),
-        Retrieved(
-            question,
-            [hit],
-            [Candidate(rotation, score=0.9, relevance=1.0), Candidate(verdict, score=0.1, relevance=0.9)],
-            0.5,
-            [],
-            False,
-            asked=count,
-            answerable=0.35,
-        ),
+        part(hit, [Candidate(rotation, score=0.9, relevance=1.0, items=("seks måneder",))], duration),
+        part(hit, [Candidate(rotation, score=0.9, relevance=1.0), Candidate(verdict, score=0.1, relevance=0.9)], count),
     ]
     answer = compose_parts(parts)
     assert answer.answered and answer.text.count("seks måneder på hvert sted") == 1, answer.text
@@ -586,16 +573,7 @@ def test_a_part_not_answered_does_not_repeat_what_another_part_quotes() -> None:
     places = "Nyutdannede roterer mellom 3 steder, med seks måneder på hvert sted."
     hit3 = Hit(id="b", text=places, source="moss.md", score=1.0, metadata={"municipality": "Moss"})
     (three,) = sentence_spans(hit3)
-    parts[0] = Retrieved(
-        question,
-        [hit3],
-        [Candidate(three, score=0.9, relevance=1.0, items=("seks måneder",))],
-        0.5,
-        [],
-        False,
-        asked=duration,
-        answerable=0.35,
-    )
+    parts[0] = part(hit3, [Candidate(three, score=0.9, relevance=1.0, items=("seks måneder",))], duration)
     parts[1] = replace(parts[1], asked=replace(count, text=question))
     assert "Fant ikke" not in compose_parts(parts).text
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ingest.roles import BACKGROUND, GOAL, LESSON
 from ingest.roles import MEASURE as MEASURE_ROLE
 from ingest.roles import RESULT as RESULT_ROLE
-from kb.answer.facts import new_items
+from kb.answer.facts import asked_items
 from kb.answer.question import DATE, FIGURE, MEASURE, NAME, RESULT, Question
 from kb.answer.score import _NUMBER, Candidate
 from kb.answer.select import CASE, MAX_SECTIONS, MAX_SOURCES, SECONDARY, Retrieved
@@ -486,7 +486,7 @@ def _holds(span: Span, asked: Question | None) -> bool:
     """Whether a quoted sentence holds an item of the type (and unit) a typed question asks."""
     if asked is None or not asked.typed:
         return False
-    return bool(new_items(asked.asks, span.display, asked.text, asked.unit, asked.counted))
+    return bool(asked_items(asked, span.display))
 
 
 def compose_parts(parts: Sequence[Retrieved]) -> Answer:

@@ -27,6 +27,7 @@ from kb.answer.question import (
     NAME,
     SHARE,
     YEAR,
+    Question,
     past_verb_root,
 )
 from kb.store.nynorsk import bokmål_forms
@@ -256,6 +257,11 @@ def new_items(asks: str, sentence: str, question: str, unit: str = "", counted: 
         if item_words and not item_words <= known:
             out.append(item)
     return tuple(out)
+
+
+def asked_items(asked: Question, sentence: str) -> tuple[str, ...]:
+    """`new_items` for what a read question asks: its type, unit and counted noun."""
+    return new_items(asked.asks, sentence, asked.text, asked.unit, asked.counted)
 
 
 # A sentence that states a goal or a plan, not what happened: it does not answer what was done or achieved.

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from kb.answer.facts import about_year, new_items, sentence_role, states_goal, value_unit
+from kb.answer.facts import about_year, asked_items, sentence_role, states_goal, value_unit
 from kb.answer.question import (
     AMOUNT,
     SHARE,
@@ -406,7 +406,7 @@ def score_sentences(
         role = sentence_role(
             text, heading or span.hit.heading, "" if heading else str(span.hit.metadata.get("role", ""))
         )
-        items = new_items(asked.asks, text, asked.text, asked.unit, asked.counted)
+        items = asked_items(asked, text)
         values = features(
             asked,
             text,

@@ -299,11 +299,10 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
     docs = kb.documents()
     known = sorted({d.municipality for d in docs if d.municipality})
     newer = {d.source: d.superseded_by for d in docs if getattr(d, "superseded_by", "")}
-    asked = value_question(kb, read_question(question, known), known)
+    whole = read_question(question, known)
+    asked = value_question(kb, read_question(part, known) if part else whole, known)
     if part:
-        asked = replace(
-            value_question(kb, read_question(part, known), known), text=question, comparison=asked.comparison
-        )
+        asked = replace(asked, text=question, comparison=whole.comparison)
     named = named_municipalities(question, known)
     absent = () if named or filters.municipalities else absent_municipalities(kb, question, known)
     comparison = asked.comparison and len(named) != 1

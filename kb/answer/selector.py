@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from kb.answer.facts import mentions_year, new_items
+from kb.answer.facts import asked_items, mentions_year
 from kb.answer.question import Question
 
 WEIGHTS = Path(__file__).with_name("selector.json")
@@ -84,7 +84,7 @@ def features(
     local_overlaps), `previous` the same for the sentence before it in its document (0 for a first sentence).
     """
     if items is None:
-        items = new_items(question.asks, sentence, question.text, question.unit, question.counted)
+        items = asked_items(question, sentence)
     has_items = question.typed and bool(items)
     years = bool(question.years) and mentions_year(sentence, question.years)
     return [
