@@ -21,7 +21,7 @@ from kb.answer.question import (
     read_question,
 )
 from kb.answer.score import Candidate
-from kb.answer.select import Retrieved
+from kb.answer.select import Retrieved, named_session
 from kb.answer.sentences import LIST_WORDS, Span, sentence_spans
 from kb.types import RELATED_HEADING, Filters, Hit
 from tests.conftest import write
@@ -128,6 +128,10 @@ def test_comparison_questions() -> None:
     assert is_comparison("Kven har prøvd langvakter i helgene?")
     assert not is_comparison("Kva gjorde Halden med turnus?")
     assert not is_comparison("Kva kommunar er med i nettverket?")
+    # «Who is responsible» asks for a role, not for the municipalities that have done something.
+    assert not is_comparison("Hvem har ansvar for tiltakene etter samlingen om digital kompetanse?")
+    assert not is_comparison("Kven har ansvaret for lærlingane?")
+    assert is_comparison("Hvem har ansvar for lærlingene i kommunene?")
 
 
 def test_a_nynorsk_question_is_read_in_the_stores_bokmål_spelling() -> None:
@@ -159,6 +163,52 @@ def test_answer_stays_within_named_municipality(kb, question: str) -> None:  # t
     assert answer.answered
     assert {c.municipality for c in answer.citations} == {"Halden"}
     assert "Fylkeskommunen" not in answer.text
+
+
+def test_a_question_about_a_session_is_answered_from_the_session_notes(kb) -> None:  # type: ignore[no-untyped-def]
+    # «Hvilke tiltak ble avtalt på samlingen om digital kompetanse?» told a member's case on the topic instead.
+    answer = ask(kb, "Hvilke metoder brukte vi på samlingen om heltidskultur?")
+    assert answer.answered
+    assert {c.municipality for c in answer.citations} == {"Læringsnettverket"}
+    # Halden's case on the topic is no account of the session (this note tells only its methods)
+    assert not ask(kb, "Hva prøvde vi med heltidskultur på samlingen?").citations
+
+
+def test_a_session_named_by_its_theme_or_month_is_answered_from_its_own_note(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    # «Hvem var vertskommune for samlingen om seniorpolitikk?» quoted the welcome letter on hosting in general.
+    write(
+        corpus,
+        "Læringsnettverket/samlinger/2025-05-08-samling-seniorpolitikk.md",
+        """
+        # Samling 8. mai 2025: Seniorpolitikk – å beholde erfarne medarbeidere
+
+        ## Deltakere
+        - Halden kommune: HR-rådgiver og to seniormedarbeidere fra sykehjem (vertskommune)
+        - Råde kommune: personalsjef
+
+        ## Tiltak
+        - Dele Rådes mal for seniorsamtale. Ansvar: personalsjef i Råde. Frist: 01.09.2025.
+        """,
+    )
+    kb = make_kb()
+    kb.ingest([corpus])
+    docs = kb.documents()
+    seniors = "Læringsnettverket/samlinger/2025-05-08-samling-seniorpolitikk.md"
+    for question in (
+        "Hvem var vertskommune for samlingen om seniorpolitikk?",
+        "Hvilke tiltak ble avtalt etter seniorsamlingen?",  # the theme's head word in a compound
+        "Hva ble avtalt på samlingen i mai 2025?",  # by its month
+    ):
+        assert named_session(kb, question, docs).source == seniors, question
+    for question in (
+        "Hva skjedde på samlingen om inkludering i februar 2026?",  # a theme no note has: none, not the nearest
+        "Hvilke metoder har vi brukt på samlingene?",  # all the sessions
+        "Hva lærte vi på den første samlingen?",
+    ):
+        assert named_session(kb, question, docs) is None, question
+    answer = ask(kb, "Hvem har ansvar for å dele malen for seniorsamtale etter samlingen om seniorpolitikk?")
+    assert {c.source for c in answer.citations} == {seniors}
+    assert "Ansvar: personalsjef i Råde. Frist: 01.09.2025." in answer.text
 
 
 def test_inflected_county_name_scopes_to_county(kb) -> None:  # type: ignore[no-untyped-def]
@@ -269,6 +319,22 @@ def test_table_rows_and_field_lines_are_answer_units() -> None:
     # The quote is the row as it stands in the source (pipes and all); the header row is not an answer.
     assert spans[2].text == "| Slette personopplysninger fra felles notatfil | Nettverkskoordinator | 19.09.2025 |"
     assert all(text[s.start : s.end] == s.text for s in spans)
+
+
+def test_an_agreed_actions_owner_and_deadline_are_quoted_with_it() -> None:
+    # «Hvem har ansvar for tiltakene …, og når er fristene?» was answered by «Frist: 15.12.2024.» alone.
+    text = (
+        "Oppfølging og tiltak\n"
+        "- Dele rollebeskrivelsen for de digitale veilederne i Digiløftet Sarpsborg. Ansvar: rådgiver i "
+        "digitaliseringsenheten i Sarpsborg. Frist: 15.12.2024.\n\n"
+        "- Forebygging i renhold. Bedriftshelsetjenesten kartla arbeidsstillingene. Sykefraværet falt.\n"
+    )
+    assert _displays(text, "s.docx") == [
+        "Dele rollebeskrivelsen for de digitale veilederne i Digiløftet Sarpsborg. Ansvar: rådgiver i "
+        "digitaliseringsenheten i Sarpsborg. Frist: 15.12.2024.",
+        "Forebygging i renhold. Bedriftshelsetjenesten kartla arbeidsstillingene.",
+        "Sykefraværet falt.",
+    ]
 
 
 def test_a_wrapped_pdf_line_is_not_taken_for_a_heading() -> None:

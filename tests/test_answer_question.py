@@ -82,6 +82,11 @@ def test_the_asked_type_comes_from_the_question_words(question: str, asks: str) 
         ("Hvordan gjorde de det, og hva ble effekten?", ("Hvordan gjorde de det, og hva ble effekten?",)),  # one story
         ("Hvem har kuttet innleien, og hvor mye sparte de?", ("Hvem har kuttet innleien, og hvor mye sparte de?",)),
         ("Hva gjør dere når en ansatt slutter?", ("Hva gjør dere når en ansatt slutter?",)),
+        (  # a second question in a sentence of its own, without a question word
+            "Hvor mange fra kommunen vår kan være med på samlingene? Går det an å ta med en tillitsvalgt?",
+            ("Hvor mange fra kommunen vår kan være med på samlingene", "Går det an å ta med en tillitsvalgt?"),
+        ),
+        ("Hvordan gjorde Halden det? Vi sliter med turnover.", ("Hvordan gjorde Halden det? Vi sliter med turnover.",)),
     ],
 )
 def test_a_question_is_cut_where_it_asks_something_else(question: str, parts: tuple[str, ...]) -> None:

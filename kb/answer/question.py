@@ -26,6 +26,10 @@ _MEMBERSHIP = re.compile(
     re.IGNORECASE,
 )
 _NETWORK_WORDS = re.compile(r"samling|nettverk", re.IGNORECASE)
+# «Hvem har ansvar for tiltakene …?» asks for a role or a person, not which municipalities have done something.
+_RESPONSIBLE = re.compile(r"\b(?:hvem|kven) (?:har|hadde|får|fikk|fekk|skal ha) (?:hoved)?ansvar", re.IGNORECASE)
+# «samlingen om onboarding», «heltidssamlinga», «på samlingene»: the network's sessions, told in its notes.
+SESSION_WORDS = re.compile(r"samling", re.IGNORECASE)
 
 
 # --- municipalities in the question -------------------------------------------------------------------------
@@ -61,9 +65,9 @@ def is_comparison(question: str) -> bool:
     """Whether the question asks across municipalities («hvordan har kommunene …», «hvem har …»).
 
     Not one that asks who belongs to the network («Hvilke kommuner er med i nettverket?»): the network's own
-    documents answer that, not one section per member.
+    documents answer that, not one section per member; nor «hvem har ansvar for …», which asks for a role.
     """
-    return bool(_COMPARE.search(question)) and not _MEMBERSHIP.search(question)
+    return bool(_COMPARE.search(_RESPONSIBLE.sub("", question))) and not _MEMBERSHIP.search(question)
 
 
 @lru_cache(maxsize=4096)
@@ -259,9 +263,12 @@ def asked_type(question: str) -> str:
 
 
 # A question that asks two things: «Når startet piloten, og hvor mange var med?», «Hvem har ansvar for tiltakene,
-# og når er fristene?». The second begins after a comma or a full stop with a question word of its own.
+# og når er fristene?». The second begins after a comma or a full stop with a question word of its own, or is a
+# sentence of its own that ends in a question mark («Hvor mange kan være med? Går det an å ta med en tillitsvalgt?»).
 _QUESTION_WORD = r"(?:hva|hvor|når|hvem|hvilke[nt]?|hvordan|hvorfor|kva|kor|korleis|koss|kven|kvifor)"
-_NEXT_QUESTION = re.compile(rf"(?:,|[?.!])\s+(?:(?:og|eller|men)\s+)?(?={_QUESTION_WORD}\b)", re.IGNORECASE)
+_NEXT_QUESTION = re.compile(
+    rf"(?:,|[?.!])\s+(?:(?:og|eller|men)\s+)?(?={_QUESTION_WORD}\b)|\?\s+(?=[A-ZÆØÅ][^?.!]*\?)", re.IGNORECASE
+)
 
 
 def question_parts(question: str) -> tuple[str, ...]:

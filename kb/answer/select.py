@@ -22,6 +22,7 @@ from kb.answer.question import (
     NAMING_VERBS,
     OVERVIEW,
     RESULT,
+    SESSION_WORDS,
     Question,
     _question_stems,
     last_named,
@@ -41,7 +42,8 @@ from kb.answer.score import (
     visible_texts,
 )
 from kb.answer.sentences import Span, lead_in, sentence_spans
-from kb.types import Filters, Hit
+from kb.store.lexical import Decompounder, analyse
+from kb.types import MONTHS, Filters, Hit
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ PASSAGES = 10  # chunks searched for a single-topic answer; the best documents a
 COMPARE_PASSAGES = 16
 SECOND_DOCUMENT = 0.8  # a third document is read only when its best chunk scores this share of the best
 CASE = "erfaring"  # the document type of a shared case (ingest.metadata)
+SESSION_NOTE = "samlingsnotat"  # ... and of a session's notes
 
 
 # --- the refusal threshold ---------------------------------------------------------------------------------
@@ -314,6 +317,20 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
         # host or a case; otherwise the named municipality's own documents answer.
         shared = [NETWORK] if NETWORK in known and NETWORK not in named and _NETWORK_WORDS.search(question) else []
         filters = replace(filters, municipalities=tuple(named + shared))
+    elif not scope and NETWORK in known and SESSION_WORDS.search(question):
+        # NOTE: «Hva ble sagt om sykefravær på samlingene?» asks what the session notes say; a member's case on
+        # the same topic came first and told its own measures instead.
+        filters = replace(filters, municipalities=(NETWORK,))
+    session = None if given else named_session(kb, question, docs)
+    if session is not None:  # «samlingen om digital kompetanse», «heltidssamlingen i januar 2024»: its note
+        # NOTE: the note alone: read beside the welcome letter or another session's note, the question's words
+        # there won («Hvem var vertskommune for samlingen om seniorpolitikk?» quoted the letter on hosting). It
+        # costs one answer: «Hvor mange var med på innsiktssamlingen …?» is told in the question's words by the
+        # welcome letter, and the note's own «Samlingen samlet 8 deltakere fra 6 kommuner» is not chosen.
+        scope = [NETWORK]
+        filters = replace(
+            filters, municipalities=(NETWORK,), doc_types=(SESSION_NOTE,), date_from=session.date, date_to=session.date
+        )
     ignore = [*named, *scope]
 
     def read(filters: Filters, mentioning: Sequence[str] = ()) -> Retrieved:
@@ -363,6 +380,54 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
         if reported.answered:
             return reported
     return retrieved
+
+
+# How a question names one session (not «samlingene», all of them): by its theme after «samlingen om …» or
+# before «-samlingen» («heltidssamlingen», «lærlingsamlinga»), or by its month («samlingen i januar 2024»).
+_SESSION_THEME = re.compile(
+    r"\bsamling(?:en|a)\s+(?:om|med tema)\s+(.+?)(?=\s+(?:i|på|for|med|og|eller|da|der|som|etter|før)\b|[,.?!;:]|$)"
+    r"|\b([\wæøå]+?)s?samling(?:en|a)\b",
+    re.IGNORECASE,
+)
+_ONE_SESSION = re.compile(r"samling(?:en|a)\b", re.IGNORECASE)
+_NOT_THEME = ("nettverk", "læringsnettverk", "pilot", "første", "siste", "neste", "forrige")
+_YEAR_NAMED = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+def named_session(kb: Any, question: str, docs: Sequence[Any]) -> Any | None:
+    """The session note a question names by its theme or month («samlingen om onboarding», «heltidssamlingen»).
+
+    Each session note is titled by its theme («Samling 21. november 2024: Digital kompetanse blant ansatte»).
+    The theme the question gives must share a word with the title (compounds split as the search splits them),
+    and a month or year it gives must be the session's. None when it names no one session, or two equally.
+    """
+    if not _ONE_SESSION.search(question):
+        return None
+    sessions = [d for d in docs if d.municipality == NETWORK and d.doc_type == SESSION_NOTE and d.date]
+    low = question.lower()
+    months = {i + 1 for i, name in enumerate(MONTHS) if re.search(rf"\b{name}\b", low)}
+    years = set(_YEAR_NAMED.findall(low))
+    sessions = [
+        d for d in sessions if (not months or int(d.date[5:7]) in months) and (not years or d.date[:4] in years)
+    ]
+    split = Decompounder(kb.lexical().vocabulary)
+    themes = [m.group(1) or m.group(2) for m in _SESSION_THEME.finditer(question)]
+    asked = set(analyse(" ".join(t for t in themes if t.lower() not in _NOT_THEME), split))
+    if not asked:  # named by its month alone, or not named
+        return sessions[0] if (months or years) and len(sessions) == 1 else None
+    shared = {d.source: sum(any(_same_word(a, t) for t in analyse(d.title, split)) for a in asked) for d in sessions}
+    ranked = sorted(sessions, key=lambda d: -shared[d.source])
+    if not ranked or shared[ranked[0].source] == 0:
+        return None
+    if len(ranked) > 1 and shared[ranked[1].source] == shared[ranked[0].source]:
+        return None
+    return ranked[0]
+
+
+def _same_word(asked: str, titled: str, shortest: int = 5) -> bool:
+    """The same word, or the head of a compound («senior» in «seniorpolitikk», «heltid» in «heltidskultur»)."""
+    short, long = sorted((asked, titled), key=len)
+    return short == long or (len(short) >= shortest and long.startswith(short))
 
 
 def value_question(kb: Any, asked: Question, known: Sequence[str] = ()) -> Question:

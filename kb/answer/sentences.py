@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ingest.chunking import OPEN_ENDINGS, split_sentences
 from kb.answer.facts import dates, figures
@@ -23,6 +23,7 @@ MIN_WORDS_ITEM = 2  # list items may be short and still carry a fact («1-2-4-al
 _BULLET = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
 _HEADING = re.compile(r"^\s*#{1,6}\s")
 _FIELD = re.compile(r"^[A-ZÆØÅ][\wæøåÆØÅ-]*(?: [\wæøåÆØÅ-]+){0,3}: +\S")  # «Sted: …», «Fasilitator og referent: …»
+_ITEM_FIELD = re.compile(r"\s*[A-ZÆØÅ][a-zæøå]+: +\S")  # «Ansvar: …», «Frist: …» after a list item's text
 _TABLE_RULE = re.compile(r"^\|[\s:|-]*$")
 # NOTE: a heading never ends in a preposition, conjunction or article; a PDF line that does is a wrapped sentence.
 _CONTINUES = (
@@ -260,6 +261,11 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
                 continue
             if marker and begin < quoted and _enumerated(text[begin:end]):
                 continue  # «• andel ledere som har fullført Lederløypa Halden,»: quoted with its list, not alone
+            if marker and number_in_block and _ITEM_FIELD.match(sentence) and _same_item(spans, hit, number):
+                # «- Dele rollebeskrivelsen … Ansvar: rådgiver i … Frist: 15.12.2024.»: an agreed action's owner
+                # and deadline are fields of the item, and say nothing alone («Frist: 15.12.2024.»)
+                spans[-1] = replace(spans[-1], end=end)
+                continue
             if _introduces(text[begin:end]):
                 # «Nettverket består av:» says nothing without its list; a long list is left to its items, so
                 # that one quote does not take the room of a whole answer
@@ -277,6 +283,11 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
                 continue
             spans.append(Span(hit, begin, end, rank, number, bool(marker)))
     return spans
+
+
+def _same_item(spans: list[Span], hit: Hit, block: int) -> bool:
+    """Whether the last span quoted is from this chunk's list item `block` (a field line then continues it)."""
+    return bool(spans) and spans[-1].hit is hit and spans[-1].block == block and not spans[-1].contact
 
 
 def _introduces(sentence: str) -> bool:
