@@ -200,6 +200,8 @@ def test_a_session_named_by_its_theme_or_month_is_answered_from_its_own_note(mak
         "Hva ble avtalt på samlingen i mai 2025?",  # by its month
     ):
         assert named_session(kb, question, docs).source == seniors, question
+    latest = "Læringsnettverket/samlinger/2025-05-08-samling-seniorpolitikk.md"  # the newest note here
+    assert named_session(kb, "Når er neste samling?", docs).source == latest  # the newest note tells it
     for question in (
         "Hva skjedde på samlingen om inkludering i februar 2026?",  # a theme no note has: none, not the nearest
         "Hvilke metoder har vi brukt på samlingene?",  # all the sessions
@@ -335,6 +337,12 @@ def test_an_agreed_actions_owner_and_deadline_are_quoted_with_it() -> None:
         "Forebygging i renhold. Bedriftshelsetjenesten kartla arbeidsstillingene.",
         "Sykefraværet falt.",
     ]
+
+
+def test_a_line_opening_with_a_date_keeps_its_day() -> None:
+    # «Når er neste samling?» quoted «februar 2026 i Fredrikstad.»: the day was read as a list number
+    text = "Neste samling\n\n5. februar 2026 i Fredrikstad. Tema: inkludering og mangfold.\n\n1. Innsjekk med alle\n"
+    assert _displays(text) == ["5. februar 2026 i Fredrikstad. Tema: inkludering og mangfold.", "Innsjekk med alle"]
 
 
 def test_a_wrapped_pdf_line_is_not_taken_for_a_heading() -> None:

@@ -390,6 +390,7 @@ _SESSION_THEME = re.compile(
     re.IGNORECASE,
 )
 _ONE_SESSION = re.compile(r"samling(?:en|a)\b", re.IGNORECASE)
+_LATEST_SESSION = re.compile(r"\b(?:neste|siste|sist|forrige|førre|nyeste)\s+(?:nettverks)?samling\b", re.IGNORECASE)
 _NOT_THEME = ("nettverk", "læringsnettverk", "pilot", "første", "siste", "neste", "forrige")
 _YEAR_NAMED = re.compile(r"\b(?:19|20)\d\d\b")
 
@@ -401,9 +402,12 @@ def named_session(kb: Any, question: str, docs: Sequence[Any]) -> Any | None:
     The theme the question gives must share a word with the title (compounds split as the search splits them),
     and a month or year it gives must be the session's. None when it names no one session, or two equally.
     """
+    sessions = [d for d in docs if d.municipality == NETWORK and d.doc_type == SESSION_NOTE and d.date]
+    if _LATEST_SESSION.search(question) and not _SESSION_THEME.search(question):
+        # «Når er neste samling?»: the newest note tells it («Neste samling: 5. februar 2026 i Fredrikstad.»)
+        return max(sessions, key=lambda d: d.date, default=None)
     if not _ONE_SESSION.search(question):
         return None
-    sessions = [d for d in docs if d.municipality == NETWORK and d.doc_type == SESSION_NOTE and d.date]
     low = question.lower()
     months = {i + 1 for i, name in enumerate(MONTHS) if re.search(rf"\b{name}\b", low)}
     years = set(_YEAR_NAMED.findall(low))

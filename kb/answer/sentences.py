@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from ingest.chunking import OPEN_ENDINGS, split_sentences
 from kb.answer.facts import dates, figures
-from kb.types import Hit
+from kb.types import MONTHS, Hit
 
 logger = logging.getLogger(__name__)
 
@@ -20,10 +20,11 @@ LIST_WORDS = 100  # a list after its «…:» line is quoted whole up to this ma
 LABEL_WORDS = 5  # a list item's first sentence this short is its name and is quoted with the next
 MIN_WORDS_ITEM = 2  # list items may be short and still carry a fact («1-2-4-alle»)
 
-_BULLET = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
+# A list marker; not the day of a date that opens a line («5. februar 2026 i Fredrikstad.» under «Neste samling»).
+_BULLET = re.compile(rf"^\s*(?:[-*•–]|\d{{1,2}}[.)](?!\s+(?:{'|'.join(MONTHS)})\b))\s+", re.IGNORECASE)
 _HEADING = re.compile(r"^\s*#{1,6}\s")
 _FIELD = re.compile(r"^[A-ZÆØÅ][\wæøåÆØÅ-]*(?: [\wæøåÆØÅ-]+){0,3}: +\S")  # «Sted: …», «Fasilitator og referent: …»
-_ITEM_FIELD = re.compile(r"\s*[A-ZÆØÅ][a-zæøå]+: +\S")  # «Ansvar: …», «Frist: …» after a list item's text
+_ITEM_FIELD = re.compile(r"\s*[A-ZÆØÅ][a-zæøå]+: +\S")  # «Ansvar: …», «Frist: …» after an item's text
 _TABLE_RULE = re.compile(r"^\|[\s:|-]*$")
 # NOTE: a heading never ends in a preposition, conjunction or article; a PDF line that does is a wrapped sentence.
 _CONTINUES = (
@@ -261,9 +262,10 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
                 continue
             if marker and begin < quoted and _enumerated(text[begin:end]):
                 continue  # «• andel ledere som har fullført Lederløypa Halden,»: quoted with its list, not alone
-            if marker and number_in_block and _ITEM_FIELD.match(sentence) and _same_item(spans, hit, number):
+            if _a_field_of(spans, sentence, hit, number, bool(marker)):
                 # «- Dele rollebeskrivelsen … Ansvar: rådgiver i … Frist: 15.12.2024.»: an agreed action's owner
-                # and deadline are fields of the item, and say nothing alone («Frist: 15.12.2024.»)
+                # and deadline are fields of the item, and say nothing alone («Frist: 15.12.2024.»); so is the
+                # theme after a session's date («5. februar 2026 i Fredrikstad. Tema: inkludering …»)
                 spans[-1] = replace(spans[-1], end=end)
                 continue
             if _introduces(text[begin:end]):
@@ -285,9 +287,18 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
     return spans
 
 
-def _same_item(spans: list[Span], hit: Hit, block: int) -> bool:
-    """Whether the last span quoted is from this chunk's list item `block` (a field line then continues it)."""
-    return bool(spans) and spans[-1].hit is hit and spans[-1].block == block and not spans[-1].contact
+def _a_field_of(spans: list[Span], sentence: str, hit: Hit, block: int, item: bool) -> bool:
+    """Whether `sentence` is a field («Ansvar: …», «Tema: …») of the span before it, in the same list item.
+
+    In a paragraph only after a label-short first sentence («5. februar 2026 i Fredrikstad.»): in running text a
+    «Word: …» sentence is a sentence of its own (NorQuAD's news lost three answers when it was joined).
+    """
+    if not spans or not _ITEM_FIELD.match(sentence):
+        return False
+    last = spans[-1]
+    if last.hit is not hit or last.block != block or last.contact:
+        return False
+    return item or len(last.display.split()) <= LABEL_WORDS
 
 
 def _introduces(sentence: str) -> bool:
