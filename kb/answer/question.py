@@ -30,6 +30,17 @@ _NETWORK_WORDS = re.compile(r"samling|nettverk", re.IGNORECASE)
 _RESPONSIBLE = re.compile(r"\b(?:hvem|kven) (?:har|hadde|får|fikk|fekk|skal ha) (?:hoved)?ansvar", re.IGNORECASE)
 # «samlingen om onboarding», «heltidssamlinga», «på samlingene»: the network's sessions, told in its notes.
 SESSION_WORDS = re.compile(r"samling", re.IGNORECASE)
+# How a question names one session (not «samlingene», all of them): by its theme after «samlingen om …» or
+# before «-samlingen» («heltidssamlingen», «lærlingsamlinga»), by its month («samlingen i januar 2024»), or as
+# the newest («neste samling»: the newest note says when and where).
+_SESSION_THEME = re.compile(
+    r"\bsamling(?:en|a)\s+(?:om|med tema)\s+(.+?)(?=\s+(?:i|på|for|med|og|eller|da|der|som|etter|før)\b|[,.?!;:]|$)"
+    r"|\b([\wæøå]+?)s?samling(?:en|a)\b",
+    re.IGNORECASE,
+)
+_ONE_SESSION = re.compile(r"samling(?:en|a)\b", re.IGNORECASE)
+_LATEST_SESSION = re.compile(r"\b(?:neste|siste|sist|forrige|førre|nyeste)\s+(?:nettverks)?samling\b", re.IGNORECASE)
+_NOT_THEME = frozenset({"nettverk", "nettverks", "læringsnettverk", "pilot", "første", "siste", "neste", "forrige"})
 
 
 # --- municipalities in the question -------------------------------------------------------------------------
@@ -404,6 +415,32 @@ _CONTACT = re.compile(
     re.IGNORECASE,
 )
 _NOT_NAMES = frozenset(MONTHS) | {"kommune"}  # capitalised, but not names of things asked about
+
+
+@dataclass(frozen=True, slots=True)
+class SessionAsked:
+    """How a question names one of the network's sessions (kb.answer.select.named_session finds its note)."""
+
+    theme: str = ""  # the theme's words («digital kompetanse», «heltid» of «heltidssamlingen»)
+    months: frozenset[int] = frozenset()  # months it names (1-12)
+    years: frozenset[str] = frozenset()
+    latest: bool = False  # «neste/siste/forrige samling»: the newest
+
+
+def session_asked(question: str) -> SessionAsked | None:
+    """How the question names one session, or None when it names none («samlingene», «nettverket»)."""
+    if _LATEST_SESSION.search(question) and not _SESSION_THEME.search(question):
+        return SessionAsked(latest=True)
+    if not _ONE_SESSION.search(question):
+        return None
+    low = question.lower()
+    themes = [m.group(1) or m.group(2) for m in _SESSION_THEME.finditer(question)]
+    asked = SessionAsked(
+        theme=" ".join(t for t in themes if t.lower() not in _NOT_THEME),
+        months=frozenset(i + 1 for i, name in enumerate(MONTHS) if re.search(rf"\b{name}\b", low)),
+        years=frozenset(m.group(0) for m in _YEAR.finditer(question)),
+    )
+    return asked if asked.theme or asked.months or asked.years else None
 
 
 def read_question(question: str, municipalities: Iterable[str] = ()) -> Question:

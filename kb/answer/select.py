@@ -29,6 +29,7 @@ from kb.answer.question import (
     named_municipalities,
     question_parts,
     read_question,
+    session_asked,
     what_is_asked_about,
 )
 from kb.answer.score import (
@@ -43,7 +44,7 @@ from kb.answer.score import (
 )
 from kb.answer.sentences import Span, lead_in, sentence_spans
 from kb.store.lexical import Decompounder, analyse
-from kb.types import MONTHS, Filters, Hit
+from kb.types import Filters, Hit
 
 logger = logging.getLogger(__name__)
 
@@ -382,44 +383,29 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
     return retrieved
 
 
-# How a question names one session (not «samlingene», all of them): by its theme after «samlingen om …» or
-# before «-samlingen» («heltidssamlingen», «lærlingsamlinga»), or by its month («samlingen i januar 2024»).
-_SESSION_THEME = re.compile(
-    r"\bsamling(?:en|a)\s+(?:om|med tema)\s+(.+?)(?=\s+(?:i|på|for|med|og|eller|da|der|som|etter|før)\b|[,.?!;:]|$)"
-    r"|\b([\wæøå]+?)s?samling(?:en|a)\b",
-    re.IGNORECASE,
-)
-_ONE_SESSION = re.compile(r"samling(?:en|a)\b", re.IGNORECASE)
-_LATEST_SESSION = re.compile(r"\b(?:neste|siste|sist|forrige|førre|nyeste)\s+(?:nettverks)?samling\b", re.IGNORECASE)
-_NOT_THEME = ("nettverk", "læringsnettverk", "pilot", "første", "siste", "neste", "forrige")
-_YEAR_NAMED = re.compile(r"\b(?:19|20)\d\d\b")
-
-
 def named_session(kb: Any, question: str, docs: Sequence[Any]) -> Any | None:
-    """The session note a question names by its theme or month («samlingen om onboarding», «heltidssamlingen»).
+    """The session note a question names (kb.answer.question.session_asked): by its theme, its month, or the newest.
 
     Each session note is titled by its theme («Samling 21. november 2024: Digital kompetanse blant ansatte»).
     The theme the question gives must share a word with the title (compounds split as the search splits them),
     and a month or year it gives must be the session's. None when it names no one session, or two equally.
     """
-    sessions = [d for d in docs if d.municipality == NETWORK and d.doc_type == SESSION_NOTE and d.date]
-    if _LATEST_SESSION.search(question) and not _SESSION_THEME.search(question):
-        # «Når er neste samling?»: the newest note tells it («Neste samling: 5. februar 2026 i Fredrikstad.»)
-        return max(sessions, key=lambda d: d.date, default=None)
-    if not _ONE_SESSION.search(question):
+    asked = session_asked(question)
+    if asked is None:
         return None
-    low = question.lower()
-    months = {i + 1 for i, name in enumerate(MONTHS) if re.search(rf"\b{name}\b", low)}
-    years = set(_YEAR_NAMED.findall(low))
+    sessions = [d for d in docs if d.municipality == NETWORK and d.doc_type == SESSION_NOTE and d.date]
+    if asked.latest:  # «Når er neste samling?»: the newest note tells it («Neste samling: 5. februar 2026 …»)
+        return max(sessions, key=lambda d: d.date, default=None)
     sessions = [
-        d for d in sessions if (not months or int(d.date[5:7]) in months) and (not years or d.date[:4] in years)
+        d
+        for d in sessions
+        if (not asked.months or int(d.date[5:7]) in asked.months) and (not asked.years or d.date[:4] in asked.years)
     ]
     split = Decompounder(kb.lexical().vocabulary)
-    themes = [m.group(1) or m.group(2) for m in _SESSION_THEME.finditer(question)]
-    asked = set(analyse(" ".join(t for t in themes if t.lower() not in _NOT_THEME), split))
-    if not asked:  # named by its month alone, or not named
-        return sessions[0] if (months or years) and len(sessions) == 1 else None
-    shared = {d.source: sum(any(_same_word(a, t) for t in analyse(d.title, split)) for a in asked) for d in sessions}
+    theme = set(analyse(asked.theme, split))
+    if not theme:  # named by its month or year alone
+        return sessions[0] if len(sessions) == 1 else None
+    shared = {d.source: sum(any(_same_word(a, t) for t in analyse(d.title, split)) for a in theme) for d in sessions}
     ranked = sorted(sessions, key=lambda d: -shared[d.source])
     if not ranked or shared[ranked[0].source] == 0:
         return None
