@@ -290,8 +290,8 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
 def _a_field_of(spans: list[Span], sentence: str, hit: Hit, block: int, item: bool) -> bool:
     """Whether `sentence` is a field («Ansvar: …», «Tema: …») of the span before it, in the same list item.
 
-    In a paragraph (`item` false) only after a label-short first sentence («5. februar 2026 i Fredrikstad.»): in running text a
-    «Word: …» sentence is a sentence of its own (NorQuAD's news lost three answers when it was joined).
+    In a paragraph (`item` false) only after a label-short first sentence («5. februar 2026 i Fredrikstad.»): in
+    running text a «Word: …» sentence is a sentence of its own (NorQuAD's news lost three answers when joined).
     """
     if not spans or not _ITEM_FIELD.match(sentence):
         return False
