@@ -891,6 +891,25 @@ def test_a_goal_does_not_answer_what_happened(kb) -> None:  # type: ignore[no-un
     assert ask(kb, "Hvor mange lærlinger skal Sarpsborg ha innen 2027?").answered  # a question about the goal
 
 
+def test_a_goal_that_tells_where_things_stand_answers_how_many_there_are(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    # «Hvor mange lærlinger har Sarpsborg?» was refused: the plan's goal sentence is the only one with the count.
+    write(
+        corpus,
+        "Sarpsborg/strategier/kompetansestrategi-2024-2027.md",
+        """
+        # Kompetansestrategi for Sarpsborg kommune 2024–2027
+
+        ## Mål
+        Kommunen skal ha 80 lærlinger i løpet av hvert opplæringsår fra 2026, mot 62 lærlinger i 2023.
+        """,
+    )
+    kb = make_kb()
+    kb.ingest([corpus])
+    answer = ask(kb, "Hvor mange lærlinger har Sarpsborg?")
+    assert answer.answered and "mot 62 lærlinger i 2023" in answer.text
+    assert not ask(kb, "Hvor mange lærlinger hadde Sarpsborg i 2024?").answered  # that year's figure is not there
+
+
 def test_one_citation_per_source_shared_by_its_sentences(kb) -> None:  # type: ignore[no-untyped-def]
     answer = ask(kb, "Hvordan fikk Sarpsborg de nyansatte til å bli?")
     assert answer.answered

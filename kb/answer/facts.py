@@ -285,6 +285,15 @@ def states_goal(sentence: str) -> bool:
     return bool(_GOAL_SENTENCE.search(sentence))
 
 
+# A goal that also gives where things stand («… 80 lærlinger fra 2026, mot 62 i 2023»): a figure of a past year.
+_BASELINE = re.compile(r"\b(?:mot|fra|frå)\s+\d[\d  ]*(?:[.,]\d+)?\s+(?:prosent\s+|\w+\s+)?i\s+(?:19|20)\d\d\b", re.I)
+
+
+def reports_baseline(sentence: str) -> bool:
+    """Whether a goal sentence also reports a figure for a year («…, mot 62 i 2023»)."""
+    return bool(_BASELINE.search(sentence))
+
+
 def mentions_year(text: str, years: tuple[str, ...]) -> bool:
     """Whether the text names one of the years («2021»), also as «2021–2024» or «2021/22»."""
     return any(re.search(rf"(?<!\d){year}(?!\d)", text) for year in years)

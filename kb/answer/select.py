@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ingest.metadata import NETWORK, named_as_municipalities
-from kb.answer.facts import RESULT_ROLE, mentions_year
+from kb.answer.facts import RESULT_ROLE, mentions_year, reports_baseline
 from kb.answer.question import (
     _NETWORK_WORDS,
     _NYNORSK_QUESTION,
@@ -140,11 +140,19 @@ class Retrieved:
         if asked is None or not (asked.typed or asked.asks == RESULT):
             return sorted((c for c in self.candidates if c.relevance >= floor), key=lambda c: -c.score)
         # NOTE: a goal is no answer to what happened, unless the sentence itself names the year asked about
-        # («… 80 lærlinger fra 2026, mot 62 i 2023»).
+        # («… 80 lærlinger fra 2026, mot 62 i 2023»), or no year is asked and it tells where things stood («Hvor
+        # mange lærlinger har Sarpsborg?» was refused; the plan's goal sentence is the only one with the count).
         plain = [
             c
             for c in self.candidates
-            if c.year and c.about and (asked.plan or not c.goal or mentions_year(c.span.display, asked.years))
+            if c.year
+            and c.about
+            and (
+                asked.plan
+                or not c.goal
+                or mentions_year(c.span.display, asked.years)
+                or (not asked.years and reports_baseline(c.span.display))
+            )
         ]
         if not asked.typed:
             return sorted((c for c in plain if c.role == RESULT_ROLE), key=lambda c: -c.score)
