@@ -198,8 +198,11 @@ def test_a_session_named_by_its_theme_or_month_is_answered_from_its_own_note(mak
         "Hvem var vertskommune for samlingen om seniorpolitikk?",
         "Hvilke tiltak ble avtalt etter seniorsamlingen?",  # the theme's head word in a compound
         "Hva ble avtalt på samlingen i mai 2025?",  # by its month
+        "Kven var vertskommune for samlinga om seniorpolitikk?",  # nynorsk
     ):
         assert named_session(kb, question, docs).source == seniors, question
+    heltid = "Læringsnettverket/samlinger/2024-01-25-samling-heltidskultur.md"
+    assert named_session(kb, "Kva vart avtalt etter heiltidssamlinga?", docs).source == heltid  # «heltid» in bokmål
     latest = "Læringsnettverket/samlinger/2025-05-08-samling-seniorpolitikk.md"  # the newest note here
     assert named_session(kb, "Når er neste samling?", docs).source == latest  # the newest note tells it
     for question in (

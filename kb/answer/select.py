@@ -44,6 +44,7 @@ from kb.answer.score import (
 )
 from kb.answer.sentences import Span, lead_in, sentence_spans
 from kb.store.lexical import Decompounder, analyse
+from kb.store.nynorsk import bokmål_forms
 from kb.types import Filters, Hit
 
 logger = logging.getLogger(__name__)
@@ -410,12 +411,14 @@ def named_session(kb: Any, question: str, docs: Sequence[Any]) -> Any | None:
         if (not asked.months or int(d.date[5:7]) in asked.months) and (not asked.years or d.date[:4] in asked.years)
     ]
     split = Decompounder(kb.lexical().vocabulary)
-    theme = set(analyse(asked.theme, split))
+    # A nynorsk theme is matched in its bokmål forms too («heiltidssamlinga» to «Heltidskultur»).
+    written = asked.theme.split()
+    theme = set(analyse(" ".join([*written, *(f for w in written for f in bokmål_forms(w.lower()))]), split))
     if not theme:  # named by its month or year alone
         return sessions[0] if len(sessions) == 1 else None
     shared = {d.source: sum(any(_same_word(a, t) for t in analyse(d.title, split)) for a in theme) for d in sessions}
     ranked = sorted(sessions, key=lambda d: -shared[d.source])
-    if not ranked or shared[ranked[0].source] == 0:
+    if not ranked or shared[ranked[0].source] == 0:  # a theme no note has, even in the month it names: none
         return None
     if len(ranked) > 1 and shared[ranked[1].source] == shared[ranked[0].source]:
         return None
