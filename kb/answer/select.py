@@ -416,7 +416,8 @@ def named_session(kb: Any, question: str, docs: Sequence[Any]) -> Any | None:
     theme = set(analyse(" ".join([*written, *(f for w in written for f in bokmål_forms(w.lower()))]), split))
     if not theme:  # named by its month or year alone
         return sessions[0] if len(sessions) == 1 else None
-    shared = {d.source: sum(any(_same_word(a, t) for t in analyse(d.title, split)) for a in theme) for d in sessions}
+    titled = {d.source: analyse(d.title, split) for d in sessions}
+    shared = {source: sum(any(_same_word(a, t) for t in stems) for a in theme) for source, stems in titled.items()}
     ranked = sorted(sessions, key=lambda d: -shared[d.source])
     if not ranked or shared[ranked[0].source] == 0:  # a theme no note has, even in the month it names: none
         return None
