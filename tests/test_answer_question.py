@@ -135,6 +135,7 @@ def test_the_unit_of_a_figure_follows_what_is_counted(question: str, unit: str) 
         ("Hvor mange ansatte sluttet i 2022?", "ansatte"),
         ("Hvor mange sluttet det første året?", "sluttet"),  # a verb: counted where a sentence uses it
         ("Hvor mange gikk av med pensjon i fjor?", ""),  # a strong verb: any figure
+        ("Hvor mange deltok på samlingen om seniorpolitikk?", "deltok"),  # del+tok: the verb «delta»
     ],
 )
 def test_a_count_counts_the_noun_after_hvor_mange_or_who_did_what_the_verb_says(question: str, counted: str) -> None:
@@ -148,6 +149,20 @@ def test_a_counted_verb_is_answered_by_the_figures_of_a_sentence_that_uses_it() 
     assert counts_of(valer, "søkte") == ()
     assert counts_of("34 prosent av utlysningene fikk ingen søkere.", "søkte") == ("34",)
     assert counts_of("De 12 lærlingane slutta ikkje.", "sluttet") == ("12",)
+
+
+def test_a_compound_strong_verb_is_answered_by_a_sentence_that_uses_the_verb_or_names_who_did() -> None:
+    # «Hvor mange deltok på samlingen om seniorpolitikk?» was answered «I 2024 ble det gjennomført 212
+    # seniorsamtaler.»: any figure of the note counted. «deltok» is «delta» in the past, as «overtok», «gjennomgikk».
+    assert counts_of("Samlingen samlet 8 deltakere fra 6 kommuner.", "deltok") == ("8", "6")
+    assert counts_of("Hele 48 ansatte deltok i piloten.", "deltok") == ("48",)
+    assert counts_of("I 2024 ble det gjennomført 212 seniorsamtaler.", "deltok") == ()
+    assert counts_of("Sarpsborg delte at 60 seniorer går ned i stilling.", "deltok") == ()  # «delte» is «dele»
+    assert counts_of("12 ledere har gjennomgått kurset.", "gjennomgikk") == ("12",)
+    # «deltok» is «var med»: a count after «med» tells how many took part
+    pilot = "Vi startet en pilot med langvakter på to avdelinger med til sammen 48 ansatte."
+    assert counts_of(pilot, "deltok") == ("48",)
+    assert counts_of(pilot, "sluttet") == ()
 
 
 def test_a_century_or_decade_is_no_year_the_answer_must_name() -> None:

@@ -179,6 +179,8 @@ def _common_word(word: str) -> bool:
 _GENERIC_COUNT = re.compile(r"^\s*(?:personer|stykker|stk\.?|i alt|totalt|til sammen|tilsaman|av dei|av dem)\b", re.I)
 
 
+_TAKE_PART = "delta"  # the root of «deltok» (kb.answer.question.past_verb_root)
+_WITH_COUNT = re.compile(r"\bmed (?:til sammen |tilsaman |i alt )?(\d[\d\u00a0 ]*\d|\d)(?= [\wæøå])", re.IGNORECASE)
 _NUMBER_OF = re.compile(r"\b(?:antall(?:et)?|talet på|tallet på)\b", re.IGNORECASE)
 NUMBER_OF_REACH = 80  # characters after «antall <noun>» whose figures count the noun: about a clause
 
@@ -194,8 +196,14 @@ def counts_of(sentence: str, noun: str, within: int = 3) -> tuple[str, ...]:
 
     root = past_verb_root(noun)
     if root:  # «hvor mange sluttet …?»: the figures of a sentence that tells who did
-        uses_verb = any(stem.startswith(root) for word in _WORD.findall(sentence) for stem in _spelled(word))
-        return figures(sentence) if uses_verb else ()
+        uses_verb = any(
+            word.lower() == noun.lower() or any(stem.startswith(root) for stem in _spelled(word))
+            for word in _WORD.findall(sentence)
+        )
+        if uses_verb:
+            return figures(sentence)
+        # «deltok» is «var med»: «en pilot … med til sammen 48 ansatte» tells how many took part
+        return tuple(m.group(1) for m in _WITH_COUNT.finditer(sentence)) if root == _TAKE_PART else ()
     target = (analyse(noun, None) or [noun])[0]
 
     def names_noun(text: str) -> bool:

@@ -364,12 +364,19 @@ _WEAK_PAST = re.compile(r"(?:et|a)$")
 _PAST_VERBS = frozenset(
     {"møtte", "søkte", "begynte", "fullførte", "valgte", "svarte", "meldte", "byrja", "starta", "jobba", "slutta"}
 )
-_STRONG_PAST = frozenset({"gikk", "gjekk", "kom", "tok", "deltok", "sto", "stod", "sa", "gjorde", "fant", "fann"})
+_STRONG_PAST = frozenset({"gikk", "gjekk", "kom", "tok", "sto", "stod", "sa", "gjorde", "fant", "fann"})
+# A strong verb behind a prefix has a root long enough to find the verb by: «deltok» is «delta» («deltakere»,
+# «deltar»), «gjennomgikk» «gjennomgå» («gjennomgått»); «tok» or «gikk» alone would match too many words.
+_PREFIXED_STRONG_PAST = re.compile(r"^(\w{3,}?)(tok|gikk|gjekk)$")
+_PRESENT_OF = {"tok": "ta", "gikk": "gå", "gjekk": "gå"}
 
 
 def past_verb_root(word: str) -> str:
-    """The root of a weak verb in the past («sluttet» -> «slutt», «søkte» -> «søk»), "" for any other word."""
+    """The root of a verb in the past («sluttet» -> «slutt», «søkte» -> «søk», «deltok» -> «delta»), else ""."""
     low = word.lower()
+    prefixed = _PREFIXED_STRONG_PAST.match(low)
+    if prefixed:
+        return prefixed.group(1) + _PRESENT_OF[prefixed.group(2)]
     if low in _PAST_VERBS:
         return low.removesuffix("te").removesuffix("a")
     if len(low) > 4 and _WEAK_PAST.search(low) and not low.endswith(("ane", "ene")):
