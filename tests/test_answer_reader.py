@@ -25,7 +25,7 @@ from kb.answer.reader import (
     tuned_names,
 )
 from kb.answer.score import Candidate, answer_reader, read_most_likely
-from kb.answer.sentences import Span
+from kb.answer.sentences import Span, opening_heading
 from kb.types import Hit
 
 COMBINED = Combination(selector=1.0, reader=1.0, reader_gap=0.0, bias=0.0, answerable=0.5, read=2)
@@ -68,6 +68,22 @@ def test_the_reader_reorders_what_it_reads_and_leaves_the_rest_behind() -> None:
     assert unread.score <= min(answer.score, topic.score)
 
 
+def test_a_sentence_that_opens_a_section_is_read_after_its_heading() -> None:
+    # «Når er neste samling?» quoted the note's own «Dato: 27. november 2025» before «5. februar 2026 i Fredrikstad.»,
+    # which says nothing of the next session without the heading above it.
+    text = "## Neste samling\n\n5. februar 2026 i Fredrikstad. Tema: rekruttering.\n"
+    hit = Hit(id="n", text=text, source="Læringsnettverket/n.md", score=1.0, metadata={})
+    start = text.index("5.")
+    opening = Candidate(Span(hit, start, text.index(" Tema"), 0), score=0.6)
+    later = Candidate(Span(hit, text.index("Tema"), len(text) - 1, 0), score=0.5)
+    assert opening_heading(opening.span) == "Neste samling"
+    assert opening_heading(later.span) == ""  # not the first sentence under it
+    reader = WrittenReader({"Neste samling: 5. februar 2026 i Fredrikstad.": 2.0, "Tema: rekruttering.": 0.0})
+    read_most_likely((reader, COMBINED), "Når er neste samling?", [opening, later])
+    assert reader.read == ["Neste samling: 5. februar 2026 i Fredrikstad.", "Tema: rekruttering."]
+    assert opening.span.display == "5. februar 2026 i Fredrikstad."  # what is quoted stays the sentence alone
+
+
 def test_no_reader_for_the_hash_embedder_or_when_switched_off(make_kb) -> None:  # type: ignore[no-untyped-def]
     assert answer_reader(make_kb()) is None  # the test default: the hash embedder
     assert answer_reader(make_kb(embed_model="multilingual-e5-small", reader=False)) is None
@@ -104,6 +120,18 @@ def test_the_exported_reader_matches_torch_and_reads_the_answer_first(real_reade
     ]
     logits = reader.logits(question, sentences)
     assert max(range(3), key=lambda i: logits[i]) == 2
+
+
+@pytest.mark.integration
+def test_the_reader_finds_the_next_session_under_its_heading(real_reader_dir: Path) -> None:
+    from kb.answer.reader import Reader
+
+    reader = Reader(real_reader_dir)
+    dated, headed = reader.logits(
+        "Når er neste samling?",
+        ["Dato: 27. november 2025, kl. 09.00–14.00", "Neste samling: 5. februar 2026 i Fredrikstad."],
+    )
+    assert headed > dated
 
 
 @pytest.mark.integration

@@ -28,7 +28,7 @@ from kb.answer.question import (
 )
 from kb.answer.reader import Combination, Reader, load_combination, load_reader, logit
 from kb.answer.selector import features, load_selector
-from kb.answer.sentences import Span, heading_above, sentence_spans
+from kb.answer.sentences import Span, heading_above, opening_heading, sentence_spans
 from kb.config import DEFAULT_MODEL
 from kb.store.lexical import Decompounder
 from kb.store.sentence_cache import SentenceVectors
@@ -103,7 +103,7 @@ def read_most_likely(reading: tuple[Reader, Combination], question: str, candida
     chosen = sorted(candidates, key=lambda c: -c.score)[: combination.read]
     if not chosen:
         return
-    logits = reader.logits(question, [c.span.display for c in chosen])
+    logits = reader.logits(question, [_as_read(c.span) for c in chosen])
     best = max(logits)
     for c, value in zip(chosen, logits, strict=True):
         c.score = combination.probability(logit(c.score), value, best)
@@ -112,6 +112,19 @@ def read_most_likely(reading: tuple[Reader, Combination], question: str, candida
     for c in candidates:
         if id(c) not in read:
             c.score = min(c.score, floor)
+
+
+def _as_read(span: Span) -> str:
+    """The sentence as the reader reads it: after the heading of the section it opens («Neste samling: 5. februar …»).
+
+    NOTE: measured with `kb eval --answers`: own key facts 0.469 -> 0.476, evalsets/naer-bom answerable 0.792 ->
+    0.812, nye-kommuner 0.667 -> 0.625 (nye-15: the network's first sentence, under «Om nettverket», now comes before
+    the coordinator's byline), NorQuAD 500 answered 0.910 -> 0.914 at the same 0.832 (a passage's first sentence is
+    read after its title). The first sentence of a chunk keeps only its own text: the chunk's heading may be
+    sections above it.
+    """
+    heading = opening_heading(span).rstrip(":")
+    return f"{heading}: {span.display}" if heading else span.display
 
 
 _MEMORY_ONLY: dict[str, SentenceVectors] = {}

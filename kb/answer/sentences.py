@@ -197,6 +197,17 @@ def heading_above(text: str, offset: int, default: str = "") -> str:
     return default
 
 
+def opening_heading(span: Span) -> str:
+    """The heading right above the sentence when the sentence opens its section, else "".
+
+    Under «Neste samling», «5. februar 2026 i Fredrikstad.» tells when the next session is; alone it is a date.
+    """
+    text = span.hit.text
+    before = text[: span.start].rstrip()
+    heading = heading_above(text, span.start, "") if before else ""
+    return heading if heading and before.splitlines()[-1].strip().lstrip("#").strip() == heading else ""
+
+
 def lead_in(span: Span) -> str:
     """The text of the sentence's paragraph or list item up to and including the sentence.
 
