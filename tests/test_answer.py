@@ -913,6 +913,30 @@ def test_a_goal_that_tells_where_things_stand_answers_how_many_there_are(make_kb
     assert not ask(kb, "Hvor mange lærlinger hadde Sarpsborg i 2024?").answered  # that year's figure is not there
 
 
+def test_a_figure_in_another_item_of_a_list_is_no_answer(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    # evalsets/naer-bom naer-15: «Hvor stort er rekrutteringstillegget …?» was answered with the list of Grensepakken's
+    # measures, whose only figure («minst to år») belongs to the further-education item.
+    write(
+        corpus,
+        "Halden/strategier/kompetanseplan.md",
+        """
+        # Kompetanseplan for Halden kommune
+
+        ## Rekruttering av sykepleiere
+        Grensepakken er kommunens rekrutteringspakke for sykepleiere. Tiltakene er
+
+        - rekrutteringstillegg for sykepleiere som tar fast stilling på sykehjem,
+        - betalt videreutdanning i geriatri for sykepleiere som har jobbet i kommunen i minst to år,
+        - mentorordning for nyutdannede sykepleiere.
+        """,
+    )
+    kb = make_kb()
+    kb.ingest([corpus])
+    assert not ask(kb, "Hvor stort er rekrutteringstillegget for sykepleiere i Grensepakken?").answered
+    answer = ask(kb, "Hvor lenge må sykepleierne ha jobbet for å få betalt videreutdanning i geriatri?")
+    assert answer.answered and "minst to år" in answer.text
+
+
 def test_one_citation_per_source_shared_by_its_sentences(kb) -> None:  # type: ignore[no-untyped-def]
     answer = ask(kb, "Hvordan fikk Sarpsborg de nyansatte til å bli?")
     assert answer.answered

@@ -332,6 +332,24 @@ def previous_in_document(sources: Sequence[str], values: Sequence[float]) -> lis
     return [values[i - 1] if i and sources[i - 1] == sources[i] else 0.0 for i in range(len(values))]
 
 
+def _answering_part(span: Span, q_stems: frozenset[str], idf: Mapping[str, float], unseen: float) -> str:
+    """Where in a sentence the asked item may stand: in a quoted list, its lead and the items closest to the question.
+
+    A list's items are statements of their own: in «Tiltakene er • rekrutteringstillegg for sykepleiere … •
+    betalt videreutdanning … for sykepleiere som har jobbet i kommunen i minst to år», «to» is no size of the
+    recruitment bonus. The items that share most of the question's words (IDF-weighted) are the ones it asks
+    about; when none shares any, the whole list.
+    """
+    head, items = span.list_parts
+    if not items:
+        return span.display
+    shares = [_overlap(q_stems, _stems(item), idf, unseen) for item in items]
+    best = max(shares)
+    if best <= 0.0:
+        return span.display
+    return " ".join([head, *(item for item, share in zip(items, shares, strict=True) if share == best)])
+
+
 def _about(names: Sequence[str], context: str) -> bool:
     """Whether the text names one of the things a question names (every word of it, as stems)."""
     if not names:
@@ -419,7 +437,7 @@ def score_sentences(
         role = sentence_role(
             text, heading or span.hit.heading, "" if heading else str(span.hit.metadata.get("role", ""))
         )
-        items = asked_items(asked, text)
+        items = asked_items(asked, _answering_part(span, q_stems, idf, unseen))
         values = features(
             asked,
             text,

@@ -84,9 +84,17 @@ class Span:
 
         «Status per desember 2024:» followed by its items reads as a nested list, not as one run-on line.
         """
+        head, items = self.list_parts
+        if not items:
+            return self.display
+        return "\n".join([head, *("  - " + item for item in items)])
+
+    @property
+    def list_parts(self) -> tuple[str, tuple[str, ...]]:
+        """A list quoted whole as its lead and its items, each on one line; a sentence is (`display`, ())."""
         lines = [line for line in self.text.splitlines() if line.strip()]
         if len(lines) < 2 or not any(_BULLET.match(line) for line in lines[1:]):
-            return self.display
+            return self.display, ()
         head: list[str] = []
         items: list[list[str]] = []
         for line in lines:
@@ -96,7 +104,7 @@ class Span:
                 items[-1].append(line.strip())  # an item wrapped over lines
             else:
                 head.append(_BULLET.sub("", line.strip()))
-        return "\n".join([" ".join(head), *("  - " + " ".join(item) for item in items)])
+        return " ".join(head), tuple(" ".join(item) for item in items)
 
 
 def _is_heading(line: str, next_line: str) -> bool:
