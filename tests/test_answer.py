@@ -165,6 +165,39 @@ def test_answer_stays_within_named_municipality(kb, question: str) -> None:  # t
     assert "Fylkeskommunen" not in answer.text
 
 
+def test_when_a_named_session_was_is_answered_by_the_date_its_note_gives(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    # «Når var samlingen om lærlinger?» quoted «Kommunen har økt fra 44 lærlinger i 2020 til 62 i 2023 …»: a sentence
+    # of the note with years in it, not the day the session was held.
+    write(
+        corpus,
+        "Læringsnettverket/samlinger/2024-06-13-samling-laerlinger.md",
+        """
+        # Samling 13. juni 2024: Lærlinger i kommunene
+
+        Dato: 13. juni 2024, kl. 09.00–13.30
+        Sted: Sarpsborg kommune, rådhuset
+
+        ## Innspill og erfaringer
+        Sarpsborg har økt fra 44 lærlinger i 2020 til 62 lærlinger i 2023, og lærlingene samles månedlig.
+
+        ## Tiltak
+        - Dele malen for lærlingsamtaler. Ansvar: lærlingkoordinator i Sarpsborg. Frist: 01.09.2024.
+        """,
+    )
+    kb = make_kb()
+    kb.ingest([corpus])
+    for question in (
+        "Når var samlingen om lærlinger?",
+        "Når ble samlingen om lærlinger holdt?",
+        "Kva tid var samlinga om lærlingar?",
+    ):
+        answer = ask(kb, question)
+        assert answer.answered, question
+        assert answer.text.splitlines()[1] == "- Dato: 13. juni 2024, kl. 09.00–13.30 [1]", question
+    # what the note says about another time is still read as asked
+    assert "01.09.2024" in ask(kb, "Når er fristen for å dele malen for lærlingsamtaler etter lærlingsamlingen?").text
+
+
 def test_a_question_about_a_session_is_answered_from_the_session_notes(kb) -> None:  # type: ignore[no-untyped-def]
     # «Hvilke tiltak ble avtalt på samlingen om digital kompetanse?» told a member's case on the topic instead.
     answer = ask(kb, "Hvilke metoder brukte vi på samlingen om heltidskultur?")

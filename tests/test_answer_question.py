@@ -14,6 +14,7 @@ from kb.answer.facts import (
     names,
     new_items,
     sentence_role,
+    states_day,
     value_unit,
 )
 from kb.answer.question import (
@@ -28,6 +29,7 @@ from kb.answer.question import (
     SHARE,
     question_parts,
     read_question,
+    session_asked,
     what_is_asked_about,
 )
 
@@ -258,3 +260,26 @@ def test_a_sentence_without_a_telling_heading_gets_its_role_from_its_wording() -
     assert sentence_role("Vi innførte en ressursbank.", "") == "measure"
     assert sentence_role("Det var krevende å få tak i vikarer.", "") == ""
     assert sentence_role("Det var krevende å få tak i vikarer.", "Utfordringen") == "background"
+
+
+@pytest.mark.parametrize(
+    ("question", "itself"),
+    [
+        ("Når var samlingen om lærlinger?", True),
+        ("Når ble heltidssamlingen holdt?", True),
+        ("Kva tid var samlinga om seniorpolitikk?", True),
+        ("Når var den siste samlingen?", True),
+        ("Når er neste samling?", False),  # the newest note tells the next one's date, not its own
+        ("Når er fristen for tiltakene etter samlingen om lærlinger?", False),  # another time the note gives
+    ],
+)
+def test_a_question_can_ask_when_the_session_itself_was(question: str, itself: bool) -> None:
+    asked = session_asked(question)
+    assert asked is not None and asked.itself == itself
+
+
+def test_a_sentence_states_a_day_in_words_or_digits() -> None:
+    assert states_day("Dato: 13. juni 2024, kl. 09.00–13.30", "2024-06-13")
+    assert states_day("Møtet var 13.06.2024 i Halden.", "2024-06-13")
+    assert not states_day("Frist: 01.09.2024.", "2024-06-13")
+    assert not states_day("Dato: 3. juni 2024", "2024-06-13")  # another day of the month

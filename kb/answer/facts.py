@@ -288,6 +288,13 @@ _MEASURE_WORDING = re.compile(
 )
 
 
+def states_day(sentence: str, iso: str) -> bool:
+    """Whether the sentence gives the day `iso` (YYYY-MM-DD), in words («13. juni 2024») or digits («13.06.2024»)."""
+    year, month, day = int(iso[:4]), int(iso[5:7]), int(iso[8:10])
+    written = rf"(?<![\d.])0?{day}\.\s*(?:{MONTHS[month - 1]}\s+{year}|0?{month}\.{year})\b"
+    return bool(re.search(written, sentence, re.IGNORECASE))
+
+
 def states_goal(sentence: str) -> bool:
     """Whether a sentence states a goal or a plan («skal», «målet er», «innen 2026») rather than what happened."""
     return bool(_GOAL_SENTENCE.search(sentence))

@@ -39,8 +39,17 @@ _SESSION_THEME = re.compile(
     re.IGNORECASE,
 )
 _ONE_SESSION = re.compile(r"samling(?:en|a)\b", re.IGNORECASE)
-_LATEST_SESSION = re.compile(r"\b(?:neste|siste|sist|forrige|førre|nyeste)\s+(?:nettverks)?samling\b", re.IGNORECASE)
+_LATEST_SESSION = re.compile(
+    r"\b(?:neste|siste|sist|forrige|førre|nyeste)\s+(?:nettverks)?samling(?:en|a)?\b", re.IGNORECASE
+)
 _NOT_THEME = frozenset({"nettverk", "nettverks", "læringsnettverk", "pilot", "første", "siste", "neste", "forrige"})
+# «Når var samlingen om lærlinger?», «Når ble heltidssamlingen holdt?»: when the session itself was, the day its
+# note is dated; not «Når er neste samling?» (the newest note gives the next one's day) nor a deadline in a note.
+_WHEN_SESSION = re.compile(
+    r"^\W*(?:når|kva tid|kor tid)\s+(?:var|er|ble|blei|vart|blir|vert|holdes|startet|starta|begynte|byrja)\s+"
+    r"(?:den\s+)?(?:siste\s+|forrige\s+|førre\s+)?[\wæøå]*samling(?:en|a)?\b",
+    re.IGNORECASE,
+)
 
 
 # --- municipalities in the question -------------------------------------------------------------------------
@@ -432,12 +441,14 @@ class SessionAsked:
     months: frozenset[int] = frozenset()  # months it names (1-12)
     years: frozenset[str] = frozenset()
     latest: bool = False  # «neste/siste/forrige samling»: the newest
+    itself: bool = False  # asks when the session itself was («Når var samlingen om …?»): its note's own day
 
 
 def session_asked(question: str) -> SessionAsked | None:
     """How the question names one session, or None when it names none («samlingene», «nettverket»)."""
+    itself = bool(_WHEN_SESSION.search(question))
     if _LATEST_SESSION.search(question) and not _SESSION_THEME.search(question):
-        return SessionAsked(latest=True)
+        return SessionAsked(latest=True, itself=itself)
     if not _ONE_SESSION.search(question):
         return None
     low = question.lower()
@@ -446,6 +457,7 @@ def session_asked(question: str) -> SessionAsked | None:
         theme=" ".join(t for t in themes if t.lower() not in _NOT_THEME),
         months=frozenset(i + 1 for i, name in enumerate(MONTHS) if re.search(rf"\b{name}\b", low)),
         years=frozenset(m.group(0) for m in _YEAR.finditer(question)),
+        itself=itself,
     )
     return asked if asked.theme or asked.months or asked.years else None
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ingest.metadata import NETWORK, named_as_municipalities
-from kb.answer.facts import RESULT_ROLE, mentions_year, reports_baseline
+from kb.answer.facts import RESULT_ROLE, mentions_year, reports_baseline, states_day
 from kb.answer.question import (
     _NETWORK_WORDS,
     _NYNORSK_QUESTION,
+    DATE,
     FIGURE,
     NAME,
     NAMING_VERBS,
@@ -111,6 +112,7 @@ class Retrieved:
 
     asked: Question | None = None  # what the question asks (kb.answer.question.read_question)
     answerable: float = 0.0  # the selector's probability an asked item must reach (see `found`)
+    dated: str = ""  # the day (YYYY-MM-DD) of the session note a «when was the session» question reads
 
     @property
     def signal(self) -> float:
@@ -134,6 +136,10 @@ class Retrieved:
         reporting a change in figures. Other questions take every sentence that is close enough to the topic.
         """
         asked = self.asked
+        if self.dated:  # «Når var samlingen om lærlinger?»: the note's sentences that give its own day
+            return sorted(
+                (c for c in self.candidates if states_day(c.span.display, self.dated)), key=lambda c: -c.score
+            )
         floor = SECONDARY * self.threshold
         bylines = [c for c in self.candidates if c.span.contact] if asked is not None and asked.contact else []
         if bylines:  # «Hvem kan jeg kontakte om …?»: the bylines of the documents read, the closest first
@@ -169,7 +175,7 @@ class Retrieved:
         """Whether a sentence holds what is asked: its selector probability reaches `answerable`."""
         evidence = self.evidence
         asked = self.asked
-        if asked is None or not asked.typed or (evidence and evidence[0].span.contact):
+        if asked is None or not asked.typed or self.dated or (evidence and evidence[0].span.contact):
             return bool(evidence)
         return bool(evidence) and evidence[0].score >= self.answerable
 
@@ -384,6 +390,12 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
         )
 
     retrieved = read(filters)
+    when = session_asked(part or question)
+    if session is not None and asked.asks == DATE and when is not None and when.itself:
+        # NOTE: the day a session was held is the day its note is dated, which the note states in its header
+        # («Dato: 13. juni 2024, kl. 09.00–13.30»); the selector knows no such thing and chose a sentence with
+        # years in it. A note that does not state its day answers nothing, and the answer says so.
+        return replace(retrieved, dated=session.date)
     network_may_report = NETWORK in known and NETWORK not in filters.municipalities and not given
     if asked.typed and named and not comparison and network_may_report and not retrieved.found:
         reported = read(replace(filters, municipalities=(NETWORK,)), mentioning=named)
