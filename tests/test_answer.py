@@ -631,6 +631,21 @@ def test_a_figure_answer_quotes_a_second_sentence_with_the_item_when_nearly_as_l
     assert "15 studiepoeng" not in answer.text
 
 
+def test_a_typed_answer_leads_with_its_likeliest_sentence() -> None:
+    # «Når er neste samling?» quoted the note's own «Dato: 27. november 2025» first, in reading order, and the next
+    # session's day last.
+    text = "Dato: 27. november 2025, kl. 09.00–14.00\n\n## Neste samling\n\n5. februar 2026 i Fredrikstad.\n"
+    hit = Hit(id="a", text=text, source="samling.md", score=1.0, metadata={"municipality": "Læringsnettverket"})
+    own, following = sentence_spans(hit)
+    asked = read_question("Når er neste samling?")
+    candidates = [
+        Candidate(own, score=0.6, relevance=1.0, items=("27. november",)),
+        Candidate(following, score=0.65, relevance=1.0, items=("5. februar",)),
+    ]
+    lines = compose(Retrieved("q", [hit], candidates, 0.5, [], False, asked=asked, answerable=0.35)).text.splitlines()
+    assert lines[1].startswith("- 5. februar 2026") and lines[2].startswith("- Dato: 27. november")
+
+
 def test_a_refusal_also_shows_the_likeliest_sentence_when_the_look_alike_is_far_less_likely() -> None:
     """«Når …?» answered by a clause («Ved sårskade …») holds no date the rules read, so the question is refused;
     the sentence the selector finds likeliest is shown beside the look-alike, labelled, so the reader can judge."""
