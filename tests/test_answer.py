@@ -198,6 +198,45 @@ def test_when_a_named_session_was_is_answered_by_the_date_its_note_gives(make_kb
     assert "01.09.2024" in ask(kb, "Når er fristen for å dele malen for lærlingsamtaler etter lærlingsamlingen?").text
 
 
+def test_what_a_session_agreed_is_answered_with_its_actions(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    # «Hva ble avtalt på samlingen om sykefravær?» quoted what members said about sick leave, none of the four
+    # actions in the note's table; evalsets nettverk-04 («Hva ble avtalt etter heltidssamlingen …?») the same.
+    write(
+        corpus,
+        "Læringsnettverket/samlinger/2025-09-18-samling-sykefravaer.md",
+        """
+        # Samling 18. september 2025: Sykefravær og nærværsarbeid
+
+        Dato: 18. september 2025, kl. 09.00–13.30
+
+        ## Innspill og erfaringer
+        Det legemeldte sykefraværet i kommunene lå mellom 8,1 og 10,4 prosent, og alle var enige om at sykefravær
+        er et lederansvar. Halden bruker HR-vakten til å støtte ledere i oppfølgingen av sykefravær.
+
+        ## Avtalte tiltak
+
+        | Tiltak | Ansvar (rolle) | Frist |
+        |---|---|---|
+        | Dele Sarpsborgs opplegg for refleksjonsmøter i barnehagene | Rådgiver for nærvær i Sarpsborg | 15.10.2025 |
+        | Prøve ut Rådes 16-dagersregel i én enhet | HR-rådgiver i Halden | 31.12.2025 |
+
+        ## Avtaler
+        - Fredrikstad sender malen for nærværssamtaler til alle kommunene innen 1. november.
+        """,
+    )
+    kb = make_kb()
+    kb.ingest([corpus])
+    for question in ("Hva ble avtalt på samlingen om sykefravær?", "Hva ble vi enige om på samlingen om sykefravær?"):
+        answer = ask(kb, question)
+        assert answer.answered, question
+        lines = answer.text.splitlines()[1:4]
+        assert lines[0].startswith("- Dele Sarpsborgs opplegg for refleksjonsmøter"), question
+        assert lines[1].startswith("- Prøve ut Rådes 16-dagersregel"), question
+        assert lines[2].startswith("- Fredrikstad sender malen"), question
+    # what was said is still what a question about the discussion gets
+    assert "HR-vakten" in ask(kb, "Hva sa Halden om sykefravær på samlingen om sykefravær?").text
+
+
 def test_a_question_about_a_session_is_answered_from_the_session_notes(kb) -> None:  # type: ignore[no-untyped-def]
     # «Hvilke tiltak ble avtalt på samlingen om digital kompetanse?» told a member's case on the topic instead.
     answer = ask(kb, "Hvilke metoder brukte vi på samlingen om heltidskultur?")

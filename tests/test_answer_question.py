@@ -32,6 +32,8 @@ from kb.answer.question import (
     session_asked,
     what_is_asked_about,
 )
+from kb.answer.sentences import is_action, sentence_spans
+from kb.types import Hit
 
 
 @pytest.mark.parametrize(
@@ -283,3 +285,36 @@ def test_a_sentence_states_a_day_in_words_or_digits() -> None:
     assert states_day("Møtet var 13.06.2024 i Halden.", "2024-06-13")
     assert not states_day("Frist: 01.09.2024.", "2024-06-13")
     assert not states_day("Dato: 3. juni 2024", "2024-06-13")  # another day of the month
+
+
+@pytest.mark.parametrize(
+    ("question", "agreed"),
+    [
+        ("Hva ble avtalt etter heltidssamlingen i januar 2024?", True),
+        ("Kva vart avtalt på samlinga om sjukefråvær?", True),
+        ("Hva ble vi enige om på forrige samling?", True),
+        ("Hvilke tiltak ble avtalt på samlingen om digital kompetanse?", True),
+        ("Hvor mange av tiltakene vi avtalte i 2024 ble gjennomført?", False),  # a figure about the actions
+        ("Når er fristen for tiltakene som ble avtalt?", False),  # a date
+        ("Hva sa Halden om sykefravær på samlingen?", False),
+    ],
+)
+def test_a_question_can_ask_what_was_agreed(question: str, agreed: bool) -> None:
+    assert read_question(question).agreed == agreed
+
+
+def test_an_action_is_a_list_item_or_row_with_a_deadline_or_under_a_heading_of_actions() -> None:
+    def spans(text: str) -> list[str]:
+        hit = Hit(id="a", text=text, source="s.md", score=1.0, metadata={})
+        return [s.display for s in sentence_spans(hit) if is_action(s)]
+
+    table = (
+        "## Oppfølging og tiltak\n\n| Tiltak | Ansvar | Frist |\n|---|---|---|\n| Dele malen | Rådgiver | 15.10.2025 |"
+    )
+    assert spans(table) == ["Dele malen – Rådgiver – 15.10.2025"]
+    agreed = "## Avtaler\n\n- Hvaler og Våler deler evalueringen på en senere samling.\n"
+    assert spans(agreed) == ["Hvaler og Våler deler evalueringen på en senere samling."]
+    dated = "## Innspill\n\n- Dele rollebeskrivelsen i Digiløftet. Ansvar: rådgiver i Sarpsborg. Frist: 15.12.2024.\n"
+    assert len(spans(dated)) == 1
+    said = "## Innspill\n\n- Halden bruker HR-vakten til å støtte ledere.\n\nVi ble enige om å møtes igjen."
+    assert spans(said) == []  # an item under another heading without a deadline, and running text

@@ -35,6 +35,7 @@ SECTION_SENTENCES = 3  # sentences per municipality: what was done, what came of
 STORY = 5  # sentences from the best document of a single-municipality answer: measure, result, lesson, …
 STORY_WORDS = 100  # … within this many words (the first sentence is always told)
 SECOND = 0.1  # a second document is told when its best sentence is within this of the best one's probability
+ACTIONS = 8  # agreed actions quoted for «Hva ble avtalt …?» (a session note lists four to six)
 COMPARED = 0.5  # a municipality is told in a comparison when one of its sentences is this likely to answer
 OVERVIEW_SENTENCES = 5
 RELATED = 3  # documents listed as «Kanskje relevant»
@@ -440,6 +441,8 @@ def _missing_text(retrieved: Retrieved, related: Sequence[Citation], shown: Sequ
 def _sections(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
     """The sentences that answer what was asked, per municipality (the question is on topic and answered)."""
     asked = retrieved.asked
+    if retrieved.actions:  # what a session agreed: its actions, as the notes list them
+        return list(_by_municipality(retrieved.actions[:ACTIONS]).items())
     if asked is not None and asked.typed:
         return _typed(retrieved)
     if asked is not None and asked.asks == RESULT:
@@ -452,7 +455,7 @@ def _sections(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
 def _spans(retrieved: Retrieved, cands: Sequence[Candidate]) -> list[Span]:
     """A section's sentences, with the figures that continue them when the answer is no single item."""
     spans = [c.span for c in cands]
-    if retrieved.asked is None or not retrieved.asked.typed:
+    if retrieved.asked is None or not (retrieved.asked.typed or retrieved.asked.agreed):
         spans += _continuations(spans, retrieved.pool, 1)
     return spans
 

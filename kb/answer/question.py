@@ -223,6 +223,7 @@ class Question:
     plan: bool = False  # asks about a goal or a plan («skal», «mål»), so a goal answers it
     counted: str = ""  # what «hvor mange …» counts («lærlinger»): the figure must count that
     contact: bool = False  # asks whom to contact («Hvem kan jeg kontakte om …?»): a case's byline answers it
+    agreed: bool = False  # asks what a session agreed («Hva ble avtalt …?»): the actions its notes list answer it
 
     @property
     def typed(self) -> bool:
@@ -430,6 +431,12 @@ _CONTACT = re.compile(
     r"\b(?:hvem|kven)\b.{0,30}\b(?:kontaktperson\w*|kontakte|ringe|spørre|spørje|snakke med|henvende)\b",
     re.IGNORECASE,
 )
+# Asking what a meeting agreed or decided («Hva ble avtalt …?», «Kva vart vi samde om …?», «Hva ble bestemt …?»).
+_AGREED = re.compile(
+    r"\b(?:avtalt\w*|avtalte|ble (?:vi )?enige|vart (?:vi )?(?:samde|einige|enige)|vedtatt|vedteke|vedtok|"
+    r"besluttet|bestemt|bestemte)\b",
+    re.IGNORECASE,
+)
 _NOT_NAMES = frozenset(MONTHS) | {"kommune"}  # capitalised, but not names of things asked about
 
 
@@ -482,4 +489,5 @@ def read_question(question: str, municipalities: Iterable[str] = ()) -> Question
         plan=bool(_PLAN.search(question)),
         counted=counted_noun(question) if unit == COUNT else "",
         contact=bool(_CONTACT.search(question)),
+        agreed=asks in (OVERVIEW, MEASURE) and bool(_AGREED.search(question)),
     )

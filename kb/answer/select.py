@@ -43,7 +43,7 @@ from kb.answer.score import (
     spelling_variants,
     visible_texts,
 )
-from kb.answer.sentences import Span, lead_in, sentence_spans
+from kb.answer.sentences import Span, is_action, lead_in, sentence_spans
 from kb.store.lexical import Decompounder, analyse
 from kb.store.nynorsk import bokmål_forms
 from kb.types import Filters, Hit
@@ -136,6 +136,9 @@ class Retrieved:
         reporting a change in figures. Other questions take every sentence that is close enough to the topic.
         """
         asked = self.asked
+        actions = self.actions
+        if actions:  # «Hva ble avtalt på samlingen om …?»: the actions of the notes read
+            return actions
         if self.dated:  # «Når var samlingen om lærlinger?»: the note's sentences that give its own day
             return sorted(
                 (c for c in self.candidates if states_day(c.span.display, self.dated)), key=lambda c: -c.score
@@ -169,6 +172,14 @@ class Retrieved:
         # 6 name questions of evalsets/naer-bom whose name is absent.
         needs_item = asked.asks != NAME
         return sorted((c for c in plain if c.retrieved and (c.items or not needs_item)), key=lambda c: -c.score)
+
+    @property
+    def actions(self) -> list[Candidate]:
+        """For a question about what a session agreed: the actions its notes list (`is_action`), in reading order."""
+        if self.asked is None or not self.asked.agreed:
+            return []
+        actions = [c for c in self.candidates if c.span.hit.doc_type == SESSION_NOTE and is_action(c.span)]
+        return sorted(actions, key=lambda c: c.span.order)
 
     @property
     def found(self) -> bool:

@@ -205,6 +205,30 @@ def heading_above(text: str, offset: int, default: str = "") -> str:
     return default
 
 
+# Minutes list what a meeting agreed as actions: items under a heading that names them («Oppfølging og tiltak»,
+# «Avtaler», «Beslutninger»), or items that give a deadline («Frist: 15.12.2024», «… – 15.10.2025», «innen 1. mai»).
+_ACTION_HEADING = re.compile(
+    r"\b(?:avtal\w*|tiltak\w*|oppfølging\w*|oppfylging\w*|beslutning\w*|vedtak\w*|oppgave\w*|oppgåve\w*|"
+    r"handlingspunkt\w*|aksjonspunkt\w*)",
+    re.IGNORECASE,
+)
+_DEADLINE = re.compile(
+    r"\bfrist\b|\b\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\b|\binnan?\s+\d{1,2}\.\s*[a-zæøå]{3,}", re.IGNORECASE
+)
+
+
+def is_action(span: Span) -> bool:
+    """Whether the sentence is an action in minutes: an item under a heading of actions, or one with a deadline.
+
+    An item is a list item or a table row; what was said in running text, or in a list of what members told, is no
+    action.
+    """
+    if not span.item:
+        return False
+    heading = heading_above(span.hit.text, span.start, span.hit.heading)
+    return bool(_ACTION_HEADING.search(heading) or _DEADLINE.search(span.display))
+
+
 def opening_heading(span: Span) -> str:
     """The heading right above the sentence when the sentence opens its section, else "".
 
