@@ -103,6 +103,8 @@ def test_a_question_is_cut_where_it_asks_something_else(question: str, parts: tu
         ("Hvem kan jeg kontakte om heltid i Halden?", True),
         ("Kven er kontaktperson for lærlingane i Hvaler?", True),
         ("Hvem kan vi snakke med om langvakter?", True),
+        ("hvem kontakter jeg for å bli med i nettverket?", True),  # evalsets/nye-kommuner nye-15
+        ("Kven ringjer eg for å få vite meir om lærlingane?", True),
         ("Hvor raskt skal lederen ta kontakt når noen blir sykmeldt?", False),  # how one gets in touch
         ("Hva forventes av meg som kontaktperson i nettverket?", False),  # what a contact person does
     ],
@@ -318,3 +320,19 @@ def test_an_action_is_a_list_item_or_row_with_a_deadline_or_under_a_heading_of_a
     assert len(spans(dated)) == 1
     said = "## Innspill\n\n- Halden bruker HR-vakten til å støtte ledere.\n\nVi ble enige om å møtes igjen."
     assert spans(said) == []  # an item under another heading without a deadline, and running text
+
+
+def test_a_byline_is_a_role_and_a_municipality_not_a_sentence_that_ends_in_one() -> None:
+    # evalsets/nye-kommuner nye-15: «Nye medlemmer tar kontakt med nettverkskoordinatoren, som for 2025 og 2026 er
+    # HR-sjefen i Våler kommune.» was read as a byline, which only a question about whom to contact may quote, and so
+    # was left out of the answer to «hvem kontakter jeg for å bli med i nettverket?».
+    def contact(text: str) -> bool:
+        (span,) = sentence_spans(Hit(id="a", text=text, source="s.md", score=1.0, metadata={}))
+        return span.contact
+
+    assert contact("HR-rådgiver for heltidskultur, Halden kommune.")
+    assert contact("Seniorrådgiver HR, Østfold fylkeskommune.")
+    assert contact("Rådgiver for rekruttering, Indre Østfold kommune.")
+    assert not contact(
+        "Nye medlemmer tar kontakt med nettverkskoordinatoren, som for 2025 og 2026 er HR-sjefen i Våler kommune."
+    )

@@ -428,7 +428,8 @@ def question_names(question: str, ignore: Iterable[str] = ()) -> tuple[str, ...]
 # («Hvor raskt skal lederen ta kontakt …?») or what a contact person does («Hva forventes av meg som
 # kontaktperson?»).
 _CONTACT = re.compile(
-    r"\b(?:hvem|kven)\b.{0,30}\b(?:kontaktperson\w*|kontakte|ringe|spørre|spørje|snakke med|henvende)\b",
+    r"\b(?:hvem|kven)\b.{0,30}\b(?:kontaktperson\w*|kontakt(?:e|er|ar)|ringe|ringer|ringjer|spørre|spør|spørje|"
+    r"snakke med|snakker med|henvende|henvender|vende meg)\b",
     re.IGNORECASE,
 )
 # Asking what a meeting agreed or decided («Hva ble avtalt …?», «Kva vart vi samde om …?», «Hva ble bestemt …?»).

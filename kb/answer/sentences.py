@@ -41,7 +41,9 @@ _INSTRUCTION = re.compile(
     r"\b(system ?prompt|systemmelding|du er nå|you are now|som språkmodell|as an ai)\b",
     re.IGNORECASE,
 )
-_SIGNATURE = re.compile(r"^[^.!?]{0,80},\s*[\wæøåÆØÅ -]*kommune\.?$")
+# A byline: a role, then the municipality alone («HR-rådgiver for heltidskultur, Halden kommune.»), not a sentence
+# whose last clause ends in one («…, som for 2025 og 2026 er HR-sjefen i Våler kommune.»).
+_SIGNATURE = re.compile(r"^[^.!?]{0,80},\s*(?:[\wæøåÆØÅ-]+\s+){0,2}(?:fylkes)?kommune\.?$")
 
 
 # --- sentences ---------------------------------------------------------------------------------------------
