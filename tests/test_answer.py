@@ -235,6 +235,10 @@ def test_what_a_session_agreed_is_answered_with_its_actions(make_kb, corpus: Pat
         assert lines[2].startswith("- Fredrikstad sender malen"), question
     # what was said is still what a question about the discussion gets
     assert "HR-vakten" in ask(kb, "Hva sa Halden om sykefravær på samlingen om sykefravær?").text
+    # A question that names a session the base has a note of is on that note's topic, however few of its words
+    # the note uses: this one was told «Jeg fant ikke noe om dette i erfaringsbanken.»
+    nynorsk = ask(kb, "Kva vart avtalt på samlinga om sjukefråvær?")
+    assert nynorsk.answered and "Dele Sarpsborgs opplegg" in nynorsk.text
 
 
 def test_a_question_about_a_session_is_answered_from_the_session_notes(kb) -> None:  # type: ignore[no-untyped-def]

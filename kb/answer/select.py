@@ -113,6 +113,7 @@ class Retrieved:
     asked: Question | None = None  # what the question asks (kb.answer.question.read_question)
     answerable: float = 0.0  # the selector's probability an asked item must reach (see `found`)
     dated: str = ""  # the day (YYYY-MM-DD) of the session note a «when was the session» question reads
+    session: str = ""  # the session note the question names (`named_session`): the question is on its topic
 
     @property
     def signal(self) -> float:
@@ -124,7 +125,9 @@ class Retrieved:
     @property
     def on_topic(self) -> bool:
         """Whether the store has something close enough to the question's topic."""
-        return not self.absent and self.signal >= self.threshold
+        # NOTE: a question that names a session the base holds a note of is about that note, however few of its
+        # words the note uses («Hva ble avtalt på samlingen om nærvær?» was told «Jeg fant ikke noe om dette»).
+        return not self.absent and (self.signal >= self.threshold or bool(self.session))
 
     @property
     def evidence(self) -> list[Candidate]:
@@ -401,6 +404,8 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
         )
 
     retrieved = read(filters)
+    if session is not None:
+        retrieved = replace(retrieved, session=session.source)
     when = session_asked(part or question)
     if session is not None and asked.asks == DATE and when is not None and when.itself:
         # NOTE: the day a session was held is the day its note is dated, which the note states in its header
