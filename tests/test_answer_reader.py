@@ -25,7 +25,7 @@ from kb.answer.reader import (
     tuned_names,
 )
 from kb.answer.score import Candidate, answer_reader, read_most_likely
-from kb.answer.sentences import Span, opening_heading
+from kb.answer.sentences import Span, opening_heading, sentence_spans
 from kb.types import Hit
 
 COMBINED = Combination(selector=1.0, reader=1.0, reader_gap=0.0, bias=0.0, answerable=0.5, read=2)
@@ -71,7 +71,7 @@ def test_the_reader_reorders_what_it_reads_and_leaves_the_rest_behind() -> None:
 def test_a_sentence_that_opens_a_section_is_read_after_its_heading() -> None:
     # «Når er neste samling?» quoted the note's own «Dato: 27. november 2025» before «5. februar 2026 i Fredrikstad.»,
     # which says nothing of the next session without the heading above it.
-    text = "## Neste samling\n\n5. februar 2026 i Fredrikstad. Tema: rekruttering.\n"
+    text = "# Samling 27. november 2025\n\n## Neste samling\n\n5. februar 2026 i Fredrikstad. Tema: rekruttering.\n"
     hit = Hit(id="n", text=text, source="Læringsnettverket/n.md", score=1.0, metadata={})
     start = text.index("5.")
     opening = Candidate(Span(hit, start, text.index(" Tema"), 0), score=0.6)
@@ -82,6 +82,14 @@ def test_a_sentence_that_opens_a_section_is_read_after_its_heading() -> None:
     read_most_likely((reader, COMBINED), "Når er neste samling?", [opening, later])
     assert reader.read == ["Neste samling: 5. februar 2026 i Fredrikstad.", "Tema: rekruttering."]
     assert opening.span.display == "5. februar 2026 i Fredrikstad."  # what is quoted stays the sentence alone
+    # A document's title is what all of it is about; read before its first sentence, it won on NorQuAD where the
+    # title happens to hold the answer («Ingen vet hva Krekar har kostet Norge» to «Hvem vet hva …?»).
+    text = "Ingen vet hva Krekar har kostet Norge\n\nPSTs forsøk har kostet mye.\n"
+    hit = Hit(id="t", text=text, source="nq.txt", score=1.0, metadata={"chunk_index": 0})
+    (first,) = [Candidate(s, score=0.5) for s in sentence_spans(hit)]
+    reader = WrittenReader({"PSTs forsøk har kostet mye.": 0.0})
+    read_most_likely((reader, COMBINED), "Hvem vet hva Krekar har kostet?", [first])
+    assert reader.read == ["PSTs forsøk har kostet mye."]
 
 
 def test_no_reader_for_the_hash_embedder_or_when_switched_off(make_kb) -> None:  # type: ignore[no-untyped-def]
