@@ -194,6 +194,10 @@ def test_when_a_named_session_was_is_answered_by_the_date_its_note_gives(make_kb
         answer = ask(kb, question)
         assert answer.answered, question
         assert answer.text.splitlines()[1] == "- Dato: 13. juni 2024, kl. 09.00–13.30 [1]", question
+    # where it was held is the note's place field; a question read as an overview quoted what was said
+    for question in ("Hvor var samlingen om lærlinger?", "Hvor ble samlingen om lærlinger holdt?"):
+        answer = ask(kb, question)
+        assert answer.answered and answer.text.splitlines()[1] == "- Sted: Sarpsborg kommune, rådhuset [1]", question
     # what the note says about another time is still read as asked
     assert "01.09.2024" in ask(kb, "Når er fristen for å dele malen for lærlingsamtaler etter lærlingsamlingen?").text
 

@@ -282,6 +282,22 @@ def test_a_question_can_ask_when_the_session_itself_was(question: str, itself: b
     assert asked is not None and asked.itself == itself
 
 
+@pytest.mark.parametrize(
+    ("question", "where"),
+    [
+        ("Hvor var samlingen om lærlinger?", True),
+        ("Kvar vart samlinga om seniorpolitikk halden?", True),
+        ("Hvor var den siste samlingen?", True),
+        ("Hvor er neste samling?", False),  # the newest note tells the next one's place in a sentence of its own
+    ],
+)
+def test_a_question_can_ask_where_the_session_itself_was(question: str, where: bool) -> None:
+    asked = session_asked(question)
+    assert asked is not None and asked.where == where
+    assert read_question(question).asks == NAME  # a place is a name
+    assert read_question("Hvor ligger Halden?").asks == OVERVIEW  # only a session's place is read so
+
+
 def test_a_sentence_states_a_day_in_words_or_digits() -> None:
     assert states_day("Dato: 13. juni 2024, kl. 09.00–13.30", "2024-06-13")
     assert states_day("Møtet var 13.06.2024 i Halden.", "2024-06-13")

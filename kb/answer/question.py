@@ -45,6 +45,12 @@ _LATEST_SESSION = re.compile(
 _NOT_THEME = frozenset({"nettverk", "nettverks", "læringsnettverk", "pilot", "første", "siste", "neste", "forrige"})
 # «Når var samlingen om lærlinger?», «Når ble heltidssamlingen holdt?»: when the session itself was, the day its
 # note is dated; not «Når er neste samling?» (the newest note gives the next one's day) nor a deadline in a note.
+# «Hvor var samlingen om lærlinger?», «Hvor er neste samling?»: where a session is or was held, a place (a name).
+_WHERE_SESSION = re.compile(
+    r"^\W*(?:hvor|kvar)\s+(?:var|er|ble|blei|vart|blir|vert|holdes|skal)\s+(?:den\s+)?"
+    r"(?:(neste|siste|forrige|førre)\s+)?[\wæøå]*samling(?:en|a)?\b",
+    re.IGNORECASE,
+)
 _WHEN_SESSION = re.compile(
     r"^\W*(?:når|kva tid|kor tid)\s+(?:var|er|ble|blei|vart|blir|vert|holdes|startet|starta|begynte|byrja)\s+"
     r"(?:den\s+)?(?:siste\s+|forrige\s+|førre\s+)?[\wæøå]*samling(?:en|a)?\b",
@@ -450,13 +456,16 @@ class SessionAsked:
     years: frozenset[str] = frozenset()
     latest: bool = False  # «neste/siste/forrige samling»: the newest
     itself: bool = False  # asks when the session itself was («Når var samlingen om …?»): its note's own day
+    where: bool = False  # asks where the session itself was («Hvor var samlingen om …?»): its note's own place
 
 
 def session_asked(question: str) -> SessionAsked | None:
     """How the question names one session, or None when it names none («samlingene», «nettverket»)."""
     itself = bool(_WHEN_SESSION.search(question))
+    placed = _WHERE_SESSION.search(question)
+    where = placed is not None and (placed.group(1) or "").lower() != "neste"  # the next one's place is told apart
     if _LATEST_SESSION.search(question) and not _SESSION_THEME.search(question):
-        return SessionAsked(latest=True, itself=itself)
+        return SessionAsked(latest=True, itself=itself, where=where)
     if not _ONE_SESSION.search(question):
         return None
     low = question.lower()
@@ -466,6 +475,7 @@ def session_asked(question: str) -> SessionAsked | None:
         months=frozenset(i + 1 for i, name in enumerate(MONTHS) if re.search(rf"\b{name}\b", low)),
         years=frozenset(m.group(0) for m in _YEAR.finditer(question)),
         itself=itself,
+        where=where,
     )
     return asked if asked.theme or asked.months or asked.years else None
 
@@ -473,6 +483,8 @@ def session_asked(question: str) -> SessionAsked | None:
 def read_question(question: str, municipalities: Iterable[str] = ()) -> Question:
     """Analyse a question: its answer type and unit, the years and names it asks about, whether it compares."""
     asks = asked_type(question)
+    if asks == OVERVIEW and _WHERE_SESSION.search(question):
+        asks = NAME  # a place: «Hvor er neste samling?» is answered by «5. februar 2026 i Fredrikstad.»
     comparison = is_comparison(question)
     if asks == NAME and comparison:
         asks = MEASURE  # «hvem har …»: the names asked for are the municipalities, each with what they did

@@ -76,6 +76,8 @@ MAX_SECTIONS = 7
 PASSAGES = 10  # chunks searched for a single-topic answer; the best documents are then read whole
 COMPARE_PASSAGES = 16
 SECOND_DOCUMENT = 0.8  # a third document is read only when its best chunk scores this share of the best
+# The field minutes give the place of a meeting in (bokmål and nynorsk).
+_PLACE_FIELD = re.compile(r"(?:^|[.;]\s)\W*(?:sted|stad|møtested|møtestad|lokale|adresse)\s*:", re.IGNORECASE)
 CASE = "erfaring"  # the document type of a shared case (ingest.metadata)
 SESSION_NOTE = "samlingsnotat"  # ... and of a session's notes
 
@@ -114,6 +116,7 @@ class Retrieved:
     answerable: float = 0.0  # the selector's probability an asked item must reach (see `found`)
     dated: str = ""  # the day (YYYY-MM-DD) of the session note a «when was the session» question reads
     session: str = ""  # the session note the question names (`named_session`): the question is on its topic
+    placed: bool = False  # a «where was the session» question: the note's place field («Sted: …») answers it
 
     @property
     def signal(self) -> float:
@@ -146,6 +149,8 @@ class Retrieved:
             return sorted(
                 (c for c in self.candidates if states_day(c.span.display, self.dated)), key=lambda c: -c.score
             )
+        if self.placed:  # «Hvor var samlingen om lærlinger?»: the note's place field
+            return [c for c in self.candidates if _PLACE_FIELD.search(c.span.display)]
         floor = SECONDARY * self.threshold
         bylines = [c for c in self.candidates if c.span.contact] if asked is not None and asked.contact else []
         if bylines:  # «Hvem kan jeg kontakte om …?»: the bylines of the documents read, the closest first
@@ -189,7 +194,7 @@ class Retrieved:
         """Whether a sentence holds what is asked: its selector probability reaches `answerable`."""
         evidence = self.evidence
         asked = self.asked
-        if asked is None or not asked.typed or self.dated or (evidence and evidence[0].span.contact):
+        if asked is None or not asked.typed or self.dated or self.placed or (evidence and evidence[0].span.contact):
             return bool(evidence)
         return bool(evidence) and evidence[0].score >= self.answerable
 
@@ -412,6 +417,10 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
         # («Dato: 13. juni 2024, kl. 09.00–13.30»); the selector knows no such thing and chose a sentence with
         # years in it. A note that does not state its day answers nothing, and the answer says so.
         return replace(retrieved, dated=session.date)
+    if session is not None and when is not None and when.where:
+        # NOTE: where a session was held, its note states in its header («Sted: Halden kommune, Remmen …»); a
+        # note without that field answers nothing, and the answer says so.
+        return replace(retrieved, placed=True)
     network_may_report = NETWORK in known and NETWORK not in filters.municipalities and not given
     if asked.typed and named and not comparison and network_may_report and not retrieved.found:
         reported = read(replace(filters, municipalities=(NETWORK,)), mentioning=named)
