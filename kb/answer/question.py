@@ -45,15 +45,15 @@ _LATEST_SESSION = re.compile(
 _NOT_THEME = frozenset({"nettverk", "nettverks", "læringsnettverk", "pilot", "første", "siste", "neste", "forrige"})
 # «Når var samlingen om lærlinger?», «Når ble heltidssamlingen holdt?»: when the session itself was, the day its
 # note is dated; not «Når er neste samling?» (the newest note gives the next one's day) nor a deadline in a note.
+_WHEN_SESSION = re.compile(
+    r"^\W*(?:når|kva tid|kor tid)\s+(?:var|er|ble|blei|vart|blir|vert|holdes|startet|starta|begynte|byrja)\s+"
+    r"(?:den\s+)?(?:siste\s+|forrige\s+|førre\s+)?[\wæøå]*samling(?:en|a)?\b",
+    re.IGNORECASE,
+)
 # «Hvor var samlingen om lærlinger?», «Hvor er neste samling?»: where a session is or was held, a place (a name).
 _WHERE_SESSION = re.compile(
     r"^\W*(?:hvor|kvar)\s+(?:var|er|ble|blei|vart|blir|vert|holdes|skal)\s+(?:den\s+)?"
     r"(?:(neste|siste|forrige|førre)\s+)?[\wæøå]*samling(?:en|a)?\b",
-    re.IGNORECASE,
-)
-_WHEN_SESSION = re.compile(
-    r"^\W*(?:når|kva tid|kor tid)\s+(?:var|er|ble|blei|vart|blir|vert|holdes|startet|starta|begynte|byrja)\s+"
-    r"(?:den\s+)?(?:siste\s+|forrige\s+|førre\s+)?[\wæøå]*samling(?:en|a)?\b",
     re.IGNORECASE,
 )
 
