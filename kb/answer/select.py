@@ -44,7 +44,7 @@ from kb.answer.score import (
     visible_texts,
 )
 from kb.answer.sentences import Span, is_action, lead_in, sentence_spans
-from kb.store.lexical import Decompounder, analyse
+from kb.store.lexical import analyse
 from kb.store.nynorsk import bokmål_forms
 from kb.types import Filters, Hit
 
@@ -447,7 +447,7 @@ def named_session(kb: Any, question: str, docs: Sequence[Any]) -> Any | None:
         for d in sessions
         if (not asked.months or int(d.date[5:7]) in asked.months) and (not asked.years or d.date[:4] in asked.years)
     ]
-    split = Decompounder(kb.lexical().vocabulary)
+    split = kb.lexical().decompounder
     # A nynorsk theme is matched in its bokmål forms too («heiltidssamlinga» to «Heltidskultur»).
     written = asked.theme.split()
     theme = set(analyse(" ".join([*written, *(f for w in written for f in bokmål_forms(w.lower()))]), split))

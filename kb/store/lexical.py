@@ -404,6 +404,11 @@ class LexicalIndex:
 
     # --- search ----------------------------------------------------------------------------------------
     @cached_property
+    def decompounder(self) -> Decompounder:
+        """The index's compound splitter, built once: its cache of splits serves every query."""
+        return Decompounder(self.vocabulary)
+
+    @cached_property
     def current_versions(self) -> frozenset[tuple[str, str]]:
         """(source, content_hash) of every indexed chunk: the file versions readers may see."""
         return frozenset((str(m.get("source")), str(m.get("content_hash"))) for m in self.metadatas)
@@ -462,7 +467,7 @@ class LexicalIndex:
         """Top `k` chunks by BM25, filters applied to all chunks before ranking."""
         if self.retriever is None:
             return []
-        decompounder = Decompounder(self.vocabulary)
+        decompounder = self.decompounder
         vocab = self.retriever.vocab_dict
         tokens = [t for t in analyse(query, decompounder) if t in vocab]
         tokens += in_bokmål(query, vocab, decompounder)
@@ -483,7 +488,7 @@ class LexicalIndex:
         if self.retriever is None:
             return 0.0
         vocab = self.retriever.vocab_dict
-        decompounder = Decompounder(self.vocabulary)
+        decompounder = self.decompounder
         stems = [*analyse(query, decompounder), *in_bokmål(query, vocab, decompounder)]
         tokens = {vocab[t] for t in stems if t in vocab}
         if not tokens:
