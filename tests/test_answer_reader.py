@@ -92,6 +92,38 @@ def test_a_sentence_that_opens_a_section_is_read_after_its_heading() -> None:
     assert reader.read == ["PSTs forsøk har kostet mye."]
 
 
+def test_a_section_named_by_a_question_is_read_under_it() -> None:
+    # The welcome letter's «Hvem er med?» was quoted as a sentence of its own, and «Medlemmene er Sarpsborg kommune,
+    # …» below it was read without it, as a list of names on no question.
+    text = (
+        "# Velkommen\n\nBrevet sendes til alle nye kontaktpersoner i nettverket.\n\nHvem er med?\n\n"
+        "Medlemmene er Sarpsborg kommune og Råde kommune. Hver har en kontaktperson.\n"
+    )
+    hit = Hit(id="v", text=text, source="Læringsnettverket/v.md", score=1.0, metadata={})
+    spans = sentence_spans(hit)
+    assert [s.display for s in spans] == [
+        "Brevet sendes til alle nye kontaktpersoner i nettverket.",
+        "Medlemmene er Sarpsborg kommune og Råde kommune.",  # the heading is no sentence of its own
+        "Hver har en kontaktperson.",
+    ]
+    letter, members, contact = (Candidate(s, score=p) for s, p in zip(spans, (0.9, 0.5, 0.2), strict=True))
+    assert opening_heading(members.span) == "Hvem er med?"
+    members_read = "Hvem er med?: Medlemmene er Sarpsborg kommune og Råde kommune."
+    reader = WrittenReader({letter.span.display: 0.0, members_read: 3.0})
+    read_most_likely((reader, COMBINED), "Hvem er med i nettverket?", [letter, members, contact])
+    assert reader.read == [letter.span.display, members_read]
+    assert members.score > letter.score
+    # A question that carries on into its paragraph stays a sentence; one alone between blank lines is a heading.
+    text = (
+        "Vi ringte alle som hadde sagt opp det siste året.\n\nHva gjorde vi galt med de nyansatte?\n"
+        "Det spurte vi lederne om i etterkant.\n\nHvorfor sluttet så mange sykepleiere etter første år?\n\n"
+        "Svarene pekte på turnus og mangel på oppfølging.\n"
+    )
+    shown = [s.display for s in sentence_spans(Hit(id="q", text=text, source="q.md", score=1.0, metadata={}))]
+    assert "Hva gjorde vi galt med de nyansatte?" in shown
+    assert "Hvorfor sluttet så mange sykepleiere etter første år?" not in shown
+
+
 def test_no_reader_for_the_hash_embedder_or_when_switched_off(make_kb) -> None:  # type: ignore[no-untyped-def]
     assert answer_reader(make_kb()) is None  # the test default: the hash embedder
     assert answer_reader(make_kb(embed_model="multilingual-e5-small", reader=False)) is None

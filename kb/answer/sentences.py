@@ -34,6 +34,7 @@ _CONTINUES = (
     | {"er", "var", "blir", "ble", "har", "hadde", "skal", "kan", "vil", "må", "bør", "får", "fikk"}
     | {"ein", "eit", "dei", "frå", "utan", "innan", "kor", "vert", "vart", "blei", "fekk"}  # nynorsk
 )
+QUESTION_HEADING_WORDS = 8  # «Hvem er med?», «Hva bør du lese først?»: a longer question alone is the text's own
 _SENTENCE_END = re.compile(r"(?<!\d)[.!?]\s+[A-ZÆØÅ]")  # not «Samling 25. januar 2024: Heltidskultur»
 # Sentences that address the assistant rather than the reader: never evidence, never quoted as an answer.
 _INSTRUCTION = re.compile(
@@ -109,8 +110,11 @@ class Span:
         return " ".join(head), tuple(" ".join(item) for item in items)
 
 
-def _is_heading(line: str, next_line: str) -> bool:
+def _is_heading(line: str, next_line: str, previous_line: str | None = None) -> bool:
     """A short line without closing punctuation, followed by a capitalised line: a heading kept as text.
+
+    A short question alone in its paragraph is one too («Hvem er med?», «Hva gjorde vi?»), when the line before
+    it is known (`previous_line`) to be blank: a letter's or a case template's sections are often named so.
 
     Not a heading: a «Sted: Rådhuset» field line, a line that ends in a word a heading never ends in
     («… til inntil» wrapped in a PDF before «20 studenter …», «Tiltakene er» before a list), one that holds
@@ -118,6 +122,8 @@ def _is_heading(line: str, next_line: str) -> bool:
     leaves a quote or a parenthesis open.
     """
     stripped = line.strip()
+    if _question_heading(stripped, next_line, previous_line):
+        return True
     if not stripped or _BULLET.match(line) or stripped[-1] in '.!?:;…,»)"' or _FIELD.match(stripped):
         return False
     if _SENTENCE_END.search(stripped):
@@ -129,6 +135,15 @@ def _is_heading(line: str, next_line: str) -> bool:
         return False
     following = next_line.strip()
     return not following or following[0].isupper() or following[0].isdigit() or bool(_BULLET.match(next_line))
+
+
+def _question_heading(stripped: str, next_line: str, previous_line: str | None) -> bool:
+    """A question of at most QUESTION_HEADING_WORDS words on a line of its own, blank lines before and after it."""
+    if previous_line is None or previous_line.strip() or next_line.strip() or not stripped.endswith("?"):
+        return False
+    if _BULLET.match(stripped) or _SENTENCE_END.search(stripped) or not stripped[0].isupper():
+        return False
+    return len(stripped.split()) <= QUESTION_HEADING_WORDS
 
 
 def _table_row(stripped: str) -> bool:
@@ -172,7 +187,7 @@ def _blocks(text: str, heading: str = "") -> list[tuple[int, int]]:
             or not stripped
             or bool(_HEADING.match(line))
             or stripped.startswith("|")
-            or _is_heading(line, following)
+            or _is_heading(line, following, previous)
         )
         if (skip or alone or _BULLET.match(line)) and start is not None:
             blocks.append((start, line_start))
@@ -201,7 +216,9 @@ def heading_above(text: str, offset: int, default: str = "") -> str:
         line = lines[i]
         after = lines[i + 1] if i + 1 < len(lines) else following
         if _HEADING.match(line) or (
-            line.strip() and _is_heading(line, after) and not _field_line(line.strip(), "", "")
+            line.strip()
+            and _is_heading(line, after, lines[i - 1] if i else "")
+            and not _field_line(line.strip(), "", "")
         ):
             return line.strip().lstrip("#").strip()
     return default
