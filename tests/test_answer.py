@@ -166,6 +166,7 @@ def test_answer_stays_within_named_municipality(kb, question: str) -> None:  # t
 
 
 def test_when_a_named_session_was_is_answered_by_the_date_its_note_gives(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    day = "- Dato: 13. juni 2024, kl. 09.00–13.30 [1]"
     # «Når var samlingen om lærlinger?» quoted «Kommunen har økt fra 44 lærlinger i 2020 til 62 i 2023 …»: a sentence
     # of the note with years in it, not the day the session was held.
     write(
@@ -193,11 +194,18 @@ def test_when_a_named_session_was_is_answered_by_the_date_its_note_gives(make_kb
     ):
         answer = ask(kb, question)
         assert answer.answered, question
-        assert answer.text.splitlines()[1] == "- Dato: 13. juni 2024, kl. 09.00–13.30 [1]", question
+        assert answer.text.splitlines()[1] == day, question
     # where it was held is the note's place field; a question read as an overview quoted what was said
     for question in ("Hvor var samlingen om lærlinger?", "Hvor ble samlingen om lærlinger holdt?"):
         answer = ask(kb, question)
         assert answer.answered and answer.text.splitlines()[1] == "- Sted: Sarpsborg kommune, rådhuset [1]", question
+    # a second part that names the session by a pronoun asks it of the same note: «når var den?» got sentences
+    # with years in them, «hvor var den?» what was said
+    for question, lines in (
+        ("Hvor var samlingen om lærlinger, og når var den?", ["- Sted: Sarpsborg kommune, rådhuset [1]", day]),
+        ("Når var samlingen om lærlinger, og hvor var den?", [day, "- Sted: Sarpsborg kommune, rådhuset [1]"]),
+    ):
+        assert ask(kb, question).text.splitlines()[1:3] == lines, question
     # what the note says about another time is still read as asked
     assert "01.09.2024" in ask(kb, "Når er fristen for å dele malen for lærlingsamtaler etter lærlingsamlingen?").text
 

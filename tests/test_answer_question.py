@@ -31,6 +31,7 @@ from kb.answer.question import (
     read_question,
     session_asked,
     what_is_asked_about,
+    with_antecedent,
 )
 from kb.answer.sentences import is_action, sentence_spans
 from kb.types import Hit
@@ -280,6 +281,18 @@ def test_a_sentence_without_a_telling_heading_gets_its_role_from_its_wording() -
 def test_a_question_can_ask_when_the_session_itself_was(question: str, itself: bool) -> None:
     asked = session_asked(question)
     assert asked is not None and asked.itself == itself
+
+
+def test_a_later_part_asks_of_the_session_the_question_named() -> None:
+    # «Hvor var samlingen om lærlinger, og når var den?»: «den» is the session; its part asks when it was.
+    question = "Hvor var samlingen om lærlinger, og når var den?"
+    assert question_parts(question) == ("Hvor var samlingen om lærlinger", "når var den?")
+    assert with_antecedent("når var den?", "samlingen") == "når var samlingen?"
+    assert with_antecedent("hvor mange var med?", "samlingen") == "hvor mange var med?"  # no pronoun subject
+    first, second = (session_asked(question, part) for part in question_parts(question))
+    assert first is not None and first.where and not first.itself
+    assert second is not None and second.itself and not second.where and second.theme == first.theme
+    assert session_asked("Når var samlingen om lærlinger, og hvor mange deltok?", "hvor mange deltok?").itself is False
 
 
 @pytest.mark.parametrize(

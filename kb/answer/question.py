@@ -459,11 +459,20 @@ class SessionAsked:
     where: bool = False  # asks where the session itself was («Hvor var samlingen om …?»): its note's own place
 
 
-def session_asked(question: str) -> SessionAsked | None:
-    """How the question names one session, or None when it names none («samlingene», «nettverket»)."""
-    itself = bool(_WHEN_SESSION.search(question))
+def _when_or_where(question: str) -> tuple[bool, bool]:
+    """Whether the question asks when a session itself was, and whether it asks where («Hvor var samlingen …?»)."""
     placed = _WHERE_SESSION.search(question)
     where = placed is not None and (placed.group(1) or "").lower() != "neste"  # the next one's place is told apart
+    return bool(_WHEN_SESSION.search(question)), where
+
+
+def session_asked(question: str, part: str = "") -> SessionAsked | None:
+    """How the question names one session, or None when it names none («samlingene», «nettverket»).
+
+    `part`: one of the things the question asks (kb.answer.question.question_parts); whether it asks when or where
+    the session was is read from the part, whose pronoun («og når var den?») stands for the session named before.
+    """
+    itself, where = _when_or_where(with_antecedent(part, "samlingen") if part else question)
     if _LATEST_SESSION.search(question) and not _SESSION_THEME.search(question):
         return SessionAsked(latest=True, itself=itself, where=where)
     if not _ONE_SESSION.search(question):
@@ -478,6 +487,19 @@ def session_asked(question: str) -> SessionAsked | None:
         where=where,
     )
     return asked if asked.theme or asked.months or asked.years else None
+
+
+# «Hvor var samlingen om lærlinger, og når var den?»: a later part whose subject is only a pronoun asks about what
+# the question named before it.
+_PRONOUN_SUBJECT = re.compile(
+    r"^(\W*(?:og |men )?(?:når|kva tid|kor tid|hvor|kvar|hvem|kven|hva|kva)\s+\w+\s+)(?:den|det|dei|de)(\W*)$",
+    re.IGNORECASE,
+)
+
+
+def with_antecedent(part: str, antecedent: str) -> str:
+    """The part with its pronoun subject put back as `antecedent` («når var den?» -> «når var samlingen?»)."""
+    return _PRONOUN_SUBJECT.sub(lambda m: f"{m.group(1)}{antecedent}{m.group(2)}", part)
 
 
 def read_question(question: str, municipalities: Iterable[str] = ()) -> Question:

@@ -25,6 +25,7 @@ from kb.answer.question import (
     RESULT,
     SESSION_WORDS,
     Question,
+    SessionAsked,
     _question_stems,
     last_named,
     named_municipalities,
@@ -339,8 +340,11 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
     newer = {d.source: d.superseded_by for d in docs if getattr(d, "superseded_by", "")}
     whole = read_question(question, known)
     asked = value_question(kb, read_question(part, known) if part else whole, known)
+    when = session_asked(question, part)
     if part:
         asked = replace(asked, text=question, comparison=whole.comparison)
+        if asked.asks == OVERVIEW and when is not None and when.where:  # «…, og hvor var den?»: a place, a name
+            asked = replace(asked, asks=NAME)
     named = named_municipalities(question, known)
     absent = () if named or filters.municipalities else absent_municipalities(kb, question, known)
     comparison = asked.comparison and len(named) != 1
@@ -356,7 +360,7 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
         # NOTE: «Hva ble sagt om sykefravær på samlingene?» asks what the session notes say; a member's case on
         # the same topic came first and told its own measures instead.
         filters = replace(filters, municipalities=(NETWORK,))
-    session = None if given else named_session(kb, question, docs)
+    session = None if given else named_session(kb, when, docs)
     if session is not None:  # «samlingen om digital kompetanse», «heltidssamlingen i januar 2024»: its note
         # NOTE: the note alone: read beside the welcome letter or another session's note, the question's words
         # there won («Hvem var vertskommune for samlingen om seniorpolitikk?» quoted the letter on hosting). It
@@ -411,7 +415,6 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
     retrieved = read(filters)
     if session is not None:
         retrieved = replace(retrieved, session=session.source)
-    when = session_asked(part or question)
     if session is not None and asked.asks == DATE and when is not None and when.itself:
         # NOTE: the day a session was held is the day its note is dated, which the note states in its header
         # («Dato: 13. juni 2024, kl. 09.00–13.30»); the selector knows no such thing and chose a sentence with
@@ -429,14 +432,14 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
     return retrieved
 
 
-def named_session(kb: Any, question: str, docs: Sequence[Any]) -> Any | None:
+def named_session(kb: Any, question: str | SessionAsked | None, docs: Sequence[Any]) -> Any | None:
     """The session note a question names (kb.answer.question.session_asked): by its theme, its month, or the newest.
 
     Each session note is titled by its theme («Samling 21. november 2024: Digital kompetanse blant ansatte»).
     The theme the question gives must share a word with the title (compounds split as the search splits them),
     and a month or year it gives must be the session's. None when it names no one session, or two equally.
     """
-    asked = session_asked(question)
+    asked = session_asked(question) if isinstance(question, str) else question
     if asked is None:
         return None
     sessions = [d for d in docs if d.municipality == NETWORK and d.doc_type == SESSION_NOTE and d.date]
