@@ -253,6 +253,35 @@ def test_what_a_session_agreed_is_answered_with_its_actions(make_kb, corpus: Pat
     assert nynorsk.answered and "Dele Sarpsborgs opplegg" in nynorsk.text
 
 
+def test_what_was_agreed_on_a_topic_is_the_actions_likely_to_answer_it() -> None:
+    # «Hva ble avtalt om anonymisering?» names no session: it listed all eight actions of the two notes read, the
+    # one about anonymising seventh.
+    text = (
+        "## Tiltak\n\n- Dele Rakkestads sjekkliste for første uke. Frist: 01.10.2024.\n"
+        "- Lage en kort veileder for anonymisering av eksempler. Frist: 01.11.2024.\n"
+        "- Slette personopplysningene fra arbeidsdokumentet. Frist: 20.09.2024.\n"
+    )
+    note = Hit(id="n", text=text, source="n.md", score=1.0, metadata={"doc_type": "samlingsnotat"})
+    checklist, guide, deleting = sentence_spans(note)
+    asked = read_question("Hva ble avtalt om anonymisering?")
+    assert asked.agreed
+
+    def actions(guide_score: float, session: str = "") -> list[str]:
+        candidates = [
+            Candidate(checklist, score=0.1),
+            Candidate(guide, score=guide_score),
+            Candidate(deleting, score=0.2),
+        ]
+        retrieved = Retrieved("q", [note], candidates, 0.5, [], False, asked=asked, answerable=0.35, session=session)
+        return [c.span.display.split(".")[0] for c in retrieved.actions]
+
+    assert actions(0.52) == ["Lage en kort veileder for anonymisering av eksempler"]
+    # none likely: what the notes agreed is still the answer, all of it
+    assert len(actions(0.3)) == 3
+    # a question that names the session asks for all it agreed
+    assert len(actions(0.52, session="n.md")) == 3
+
+
 def test_a_question_about_a_session_is_answered_from_the_session_notes(kb) -> None:  # type: ignore[no-untyped-def]
     # «Hvilke tiltak ble avtalt på samlingen om digital kompetanse?» told a member's case on the topic instead.
     answer = ask(kb, "Hvilke metoder brukte vi på samlingen om heltidskultur?")

@@ -188,6 +188,8 @@ class Retrieved:
         if self.asked is None or not self.asked.agreed:
             return []
         actions = [c for c in self.candidates if c.span.hit.doc_type == SESSION_NOTE and is_action(c.span)]
+        if not self.session:  # «Hva ble avtalt om anonymisering?»: of all the notes read, the ones likely to answer
+            actions = [c for c in actions if c.score >= self.answerable] or actions
         return sorted(actions, key=lambda c: c.span.order)
 
     @property
