@@ -21,7 +21,7 @@ from kb.answer.question import (
     read_question,
 )
 from kb.answer.score import Candidate
-from kb.answer.select import Retrieved, named_session
+from kb.answer.select import Retrieved, named_field, named_session
 from kb.answer.sentences import LIST_WORDS, Span, sentence_spans
 from kb.types import RELATED_HEADING, Filters, Hit
 from tests.conftest import write
@@ -177,6 +177,8 @@ def test_when_a_named_session_was_is_answered_by_the_date_its_note_gives(make_kb
 
         Dato: 13. juni 2024, kl. 09.00–13.30
         Sted: Sarpsborg kommune, rådhuset
+        Vertskap: HR-avdelingen i Sarpsborg kommune
+        Fasilitator og referent: Kompetanseforum Østfold, nettverkskoordinator
 
         ## Innspill og erfaringer
         Sarpsborg har økt fra 44 lærlinger i 2020 til 62 lærlinger i 2023, og lærlingene samles månedlig.
@@ -206,8 +208,34 @@ def test_when_a_named_session_was_is_answered_by_the_date_its_note_gives(make_kb
         ("Når var samlingen om lærlinger, og hvor var den?", [day, "- Sted: Sarpsborg kommune, rådhuset [1]"]),
     ):
         assert ask(kb, question).text.splitlines()[1:3] == lines, question
+    # any other field of the note's head answers a question that names it: «Hvem var vertskap …?» quoted what the
+    # members said about seniors
+    for question, line in (
+        ("Hvem var vertskap for samlingen om lærlinger?", "- Vertskap: HR-avdelingen i Sarpsborg kommune [1]"),
+        ("Hvem var vertskommune for lærlingsamlingen?", "- Vertskap: HR-avdelingen i Sarpsborg kommune [1]"),
+        (
+            "Hvem var referent på samlingen om lærlinger?",
+            "- Fasilitator og referent: Kompetanseforum Østfold, nettverkskoordinator [1]",
+        ),
+    ):
+        lines = ask(kb, question).text.splitlines()
+        assert lines[1:] == [line], question  # the field alone
     # what the note says about another time is still read as asked
     assert "01.09.2024" in ask(kb, "Når er fristen for å dele malen for lærlingsamtaler etter lærlingsamlingen?").text
+
+
+def test_a_field_of_the_notes_head_is_named_by_the_words_of_its_label() -> None:
+    text = (
+        "# Samling 27. november 2025: Kompetansekartlegging\n\nDato: 27. november 2025\n"
+        "Vertskap: HR-avdelingen i Råde kommune\nFasilitator og referent: nettverkskoordinator\n\n"
+        "## Deltakere\n\n- Kompetanseforum Østfold: nettverkskoordinator\n"
+    )
+    hit = Hit(id="n", text=text, source="n.md", score=1.0, metadata={"chunk_index": 0})
+    candidates = [Candidate(s) for s in sentence_spans(hit)]
+    assert named_field("Hvem var vertskommune for samlingen om kompetansekartlegging?", candidates) == "Vertskap"
+    assert named_field("Hvem var referent?", candidates) == "Fasilitator og referent"
+    # «kompetansekartlegging» starts as «Kompetanseforum» does, but a participant's line is no field of the head
+    assert named_field("Når er neste samling etter samlingen om kompetansekartlegging?", candidates) == ""
 
 
 def test_what_a_session_agreed_is_answered_with_its_actions(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -44,7 +44,7 @@ from kb.answer.score import (
     spelling_variants,
     visible_texts,
 )
-from kb.answer.sentences import Span, is_action, lead_in, sentence_spans
+from kb.answer.sentences import Span, in_head, is_action, lead_in, sentence_spans
 from kb.store.lexical import analyse
 from kb.store.nynorsk import bokmål_forms
 from kb.types import Filters, Hit
@@ -77,8 +77,17 @@ MAX_SECTIONS = 7
 PASSAGES = 10  # chunks searched for a single-topic answer; the best documents are then read whole
 COMPARE_PASSAGES = 16
 SECOND_DOCUMENT = 0.8  # a third document is read only when its best chunk scores this share of the best
+
+
+def field_pattern(labels: Iterable[str]) -> re.Pattern[str]:
+    """A sentence that gives one of the fields `labels` names («Sted: …», «… 2025. Sted: Sarpsborg rådhus.»)."""
+    return re.compile(rf"(?:^|[.;]\s)\W*(?:{'|'.join(re.escape(label) for label in labels)})\s*:", re.IGNORECASE)
+
+
 # The field minutes give the place of a meeting in (bokmål and nynorsk).
-_PLACE_FIELD = re.compile(r"(?:^|[.;]\s)\W*(?:sted|stad|møtested|møtestad|lokale|adresse)\s*:", re.IGNORECASE)
+_PLACE_FIELD = field_pattern(("sted", "stad", "møtested", "møtestad", "lokale", "adresse"))
+_FIELD_LABEL = re.compile(r"^\W*([A-ZÆØÅ][\wæøåÆØÅ-]*(?: [\wæøåÆØÅ-]+){0,3})\s*:\s*\S")
+_SAME_START = 5  # «vertskommune» names the field «Vertskap»: the words start alike this far
 CASE = "erfaring"  # the document type of a shared case (ingest.metadata)
 SESSION_NOTE = "samlingsnotat"  # ... and of a session's notes
 
@@ -117,7 +126,8 @@ class Retrieved:
     answerable: float = 0.0  # the selector's probability an asked item must reach (see `found`)
     dated: str = ""  # the day (YYYY-MM-DD) of the session note a «when was the session» question reads
     session: str = ""  # the session note the question names (`named_session`): the question is on its topic
-    placed: bool = False  # a «where was the session» question: the note's place field («Sted: …») answers it
+    # The field of a session note's head that answers («Sted: …» where the session was, «Vertskap: …» who hosted it).
+    field: re.Pattern[str] | None = None
 
     @property
     def signal(self) -> float:
@@ -150,8 +160,8 @@ class Retrieved:
             return sorted(
                 (c for c in self.candidates if states_day(c.span.display, self.dated)), key=lambda c: -c.score
             )
-        if self.placed:  # «Hvor var samlingen om lærlinger?»: the note's place field
-            return [c for c in self.candidates if _PLACE_FIELD.search(c.span.display)]
+        if self.field:  # «Hvor var samlingen om lærlinger?»: the note's place field
+            return [c for c in self.candidates if self.field.search(c.span.display)]
         floor = SECONDARY * self.threshold
         bylines = [c for c in self.candidates if c.span.contact] if asked is not None and asked.contact else []
         if bylines:  # «Hvem kan jeg kontakte om …?»: the bylines of the documents read, the closest first
@@ -197,7 +207,7 @@ class Retrieved:
         """Whether a sentence holds what is asked: its selector probability reaches `answerable`."""
         evidence = self.evidence
         asked = self.asked
-        if asked is None or not asked.typed or self.dated or self.placed or (evidence and evidence[0].span.contact):
+        if asked is None or not asked.typed or self.dated or self.field or (evidence and evidence[0].span.contact):
             return bool(evidence)
         return bool(evidence) and evidence[0].score >= self.answerable
 
@@ -425,13 +435,32 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
     if session is not None and when is not None and when.where:
         # NOTE: where a session was held, its note states in its header («Sted: Halden kommune, Remmen …»); a
         # note without that field answers nothing, and the answer says so.
-        return replace(retrieved, placed=True)
+        return replace(retrieved, field=_PLACE_FIELD)
+    label = named_field(part or question, retrieved.candidates) if session is not None and asked.typed else ""
+    if label:  # «Hvem var vertskap for samlingen om seniorpolitikk?»: the note's «Vertskap: …»
+        return replace(retrieved, field=field_pattern([label]))
     network_may_report = NETWORK in known and NETWORK not in filters.municipalities and not given
     if asked.typed and named and not comparison and network_may_report and not retrieved.found:
         reported = read(replace(filters, municipalities=(NETWORK,)), mentioning=named)
         if reported.answered:
             return reported
     return retrieved
+
+
+def named_field(question: str, candidates: Sequence[Candidate]) -> str:
+    """The label of a field in the head of the note read («Vertskap», «Fasilitator og referent») the question names.
+
+    The head is what comes before the note's first section; a «Kompetanseforum Østfold: nettverkskoordinator»
+    line under «Deltakere» is no field of the session. A word of the question names a word of the label when the
+    two start alike for _SAME_START letters («vertskommune», «Vertskap»; «referent»). "" when it names none.
+    """
+    asked = {w.lower()[:_SAME_START] for w in re.findall(r"[\wæøåÆØÅ]+", question) if len(w) >= _SAME_START}
+    for c in sorted(candidates, key=lambda c: c.span.order):
+        field = _FIELD_LABEL.match(c.span.display) if in_head(c.span) else None
+        label = field.group(1) if field else ""
+        if any(w.lower()[:_SAME_START] in asked for w in re.findall(r"[\wæøåÆØÅ]+", label) if len(w) >= _SAME_START):
+            return label
+    return ""
 
 
 def named_session(kb: Any, question: str | SessionAsked | None, docs: Sequence[Any]) -> Any | None:

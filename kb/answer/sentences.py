@@ -248,6 +248,15 @@ def is_action(span: Span) -> bool:
     return bool(_ACTION_HEADING.search(heading) or _DEADLINE.search(span.display))
 
 
+def in_head(span: Span) -> bool:
+    """Whether the sentence stands in the document's head: its first chunk, under no heading but the title."""
+    if int(span.hit.metadata.get("chunk_index", 0) or 0) != 0:
+        return False
+    heading = heading_above(span.hit.text, span.start, "")
+    first = span.hit.text.lstrip().split("\n", 1)[0].strip().lstrip("#").strip()
+    return not heading or heading == first
+
+
 def opening_heading(span: Span) -> str:
     """The heading right above the sentence when the sentence opens its section, else "".
 
