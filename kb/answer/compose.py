@@ -38,10 +38,6 @@ SECOND = 0.1  # a second document is told when its best sentence is within this 
 ACTIONS = 8  # agreed actions quoted for «Hva ble avtalt …?» (a session note lists four to six)
 COMPARED = 0.5  # a municipality is told in a comparison when one of its sentences is this likely to answer
 OVERVIEW_SENTENCES = 5
-# ... each at least this share of the best one's probability. NOTE: «Hva er Chatham House-regelen?» quoted
-# «Vertskapet går på omgang …, og vertskommunen forbereder som regel en case.» (0.007 beside 0.99: «regel»). On the
-# four labelled sets 9 of 80 overview answers lose a line, no key fact; NorQuAD both halves unchanged (so at 0.2).
-OVERVIEW_FLOOR = 0.05
 RELATED = 3  # documents listed as «Kanskje relevant»
 # The order a case is told in: what was done, what came of it, what was learnt; the goal and the background
 # only when nothing else is there.
@@ -365,9 +361,7 @@ def _overview(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
     """The sentences that best answer an open question, from a few documents, background last."""
     if retrieved.comparison:
         return _cases(retrieved)
-    ranked = sorted(_on_topic(retrieved), key=lambda c: -c.score)
-    floor = OVERVIEW_FLOOR * ranked[0].score if ranked else 0.0
-    chosen = _best_first(ranked, OVERVIEW_SENTENCES, MAX_SOURCES, floor)
+    chosen = _best_first(sorted(_on_topic(retrieved), key=lambda c: -c.score), OVERVIEW_SENTENCES, MAX_SOURCES)
     groups = _by_municipality(chosen)
     return [(n, sorted(c, key=lambda c: (c.role == BACKGROUND, c.span.order))) for n, c in groups.items()]
 
