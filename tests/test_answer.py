@@ -21,7 +21,7 @@ from kb.answer.question import (
     read_question,
 )
 from kb.answer.score import Candidate
-from kb.answer.select import Retrieved, named_field, named_session
+from kb.answer.select import Retrieved, named_field, named_session, topic_words
 from kb.answer.sentences import LIST_WORDS, Span, sentence_spans
 from kb.types import RELATED_HEADING, Filters, Hit
 from tests.conftest import write
@@ -741,6 +741,43 @@ def test_a_figure_answer_quotes_a_second_sentence_with_the_item_when_nearly_as_l
     assert answer.answered
     assert "24 deltakere" in answer.text and "31 deltakere" in answer.text
     assert "15 studiepoeng" not in answer.text
+
+
+def test_a_case_comes_first_only_when_it_is_about_the_topics_the_question_names(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    # «Hvordan rekrutterer Halden sykepleiere?» told Halden's case on recruiting teachers: a case came first, and
+    # the plan that tells how Halden recruits nurses came second or not at all.
+    meta = {"municipality": "Halden", "doc_type": "erfaring"}
+    case = Hit(
+        id="c",
+        text="Halden rekrutterer lærere gjennom studentstillinger i skolen.",
+        source="c.md",
+        score=1,
+        metadata=meta,
+    )
+    plan_text = "Halden skal rekruttere sykepleiere med et rekrutteringstillegg på sykehjemmene."
+    plan = Hit(id="p", text=plan_text, source="p.md", score=1, metadata={**meta, "doc_type": "strategi"})
+    candidates = [
+        Candidate(sentence_spans(case)[0], score=0.87, relevance=1.0, role="measure"),
+        Candidate(replace(sentence_spans(plan)[0], rank=1), score=0.9, relevance=1.0, role="measure"),
+    ]
+
+    def first_line(question: str, topics: frozenset[str]) -> str:
+        asked = read_question(question)
+        retrieved = Retrieved(question, [case, plan], candidates, 0.5, ["Halden"], False, asked=asked, topics=topics)
+        return compose(retrieved).text.splitlines()[1]
+
+    question = "Hvordan rekrutterer Halden sykepleiere?"
+    write(corpus, "Halden/strategier/p.md", "# Rekruttere og beholde sykepleiere\n\n" + plan_text)
+    write(corpus, "Halden/erfaringer/c.md", "# Lærerløftet Halden\n\nHalden rekrutterer lærere i skolen.")
+    kb = make_kb()
+    kb.ingest([corpus])
+    topics = topic_words(kb, question, kb.documents(), ["Halden"])
+    assert len(topics) == 2  # «rekrutterer» and «sykepleiere»: both words of a title
+    assert first_line(question, topics).startswith("- Halden skal rekruttere sykepleiere")
+    # a case about all the topics the question names still comes first
+    assert first_line(
+        "Hvordan rekrutterer Halden?", topic_words(kb, "Hvordan rekrutterer Halden?", kb.documents(), ["Halden"])
+    ).startswith("- Halden rekrutterer lærere")
 
 
 def test_a_typed_answer_leads_with_its_likeliest_sentence() -> None:

@@ -27,6 +27,7 @@ from kb.answer.question import (
     Question,
     SessionAsked,
     _question_stems,
+    _stems,
     last_named,
     named_municipalities,
     question_parts,
@@ -36,6 +37,7 @@ from kb.answer.question import (
 )
 from kb.answer.score import (
     Candidate,
+    _reader_key,
     compound_splitter,
     idf_table,
     measured_unit,
@@ -128,6 +130,7 @@ class Retrieved:
     session: str = ""  # the session note the question names (`named_session`): the question is on its topic
     # The field of a session note's head that answers («Sted: …» where the session was, «Vertskap: …» who hosted it).
     field: re.Pattern[str] | None = None
+    topics: frozenset[str] = frozenset()  # the question's stems that name a topic of the store (`topic_words`)
 
     @property
     def signal(self) -> float:
@@ -422,6 +425,7 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
             members=tuple(m for m in known if m != NETWORK),
             asked=asked,
             answerable=min_answerable(kb, read=not comparison),
+            topics=topic_words(kb, question, docs, ignore),
         )
 
     retrieved = read(filters)
@@ -445,6 +449,23 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
         if reported.answered:
             return reported
     return retrieved
+
+
+_TITLED: dict[str, tuple[Any, frozenset[str]]] = {}  # per store and reader: revision, the stems of the titles
+
+
+def topic_words(kb: Any, question: str, docs: Sequence[Any], ignore_words: Sequence[str] = ()) -> frozenset[str]:
+    """The question's stems (in the store's spelling) that the title of one of `docs` holds: the topics it names.
+
+    A title names what a document is about («Lærerløftet Halden – rekruttere og beholde kvalifiserte lærere»), so
+    its words are the store's topics; «værende» or «begynte» are not.
+    """
+    key, revision = _reader_key(kb), kb.lexical().revision
+    cached = _TITLED.get(key)
+    if cached is None or cached[0] != revision:
+        cached = _TITLED[key] = (revision, _stems(" ".join(d.title for d in docs)))
+    idf, _ = idf_table(kb)
+    return spelling_variants(kb).in_store(_question_stems(question, idf, ignore_words), idf) & cached[1]
 
 
 def named_field(question: str, candidates: Sequence[Candidate]) -> str:
