@@ -297,7 +297,7 @@ def _typed(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
         if c.span.hit.source == source and not _repeats(c.span, spans) and not _inside(c.span, spans)
     ]
     # A session's own day or place needs no context: the note is named in the answer's heading.
-    if context and not (retrieved.dated or retrieved.field):
+    if context and not (retrieved.dated or retrieved.head_field):
         chosen.append(max(context, key=lambda c: c.score))
     # The likeliest answer first («Når er neste samling?»: «5. februar 2026 i Fredrikstad.» before the note's own
     # «Dato: 27. november 2025»), the rest in reading order.

@@ -129,7 +129,7 @@ class Retrieved:
     dated: str = ""  # the day (YYYY-MM-DD) of the session note a «when was the session» question reads
     session: str = ""  # the session note the question names (`named_session`): the question is on its topic
     # The field of a session note's head that answers («Sted: …» where the session was, «Vertskap: …» who hosted it).
-    field: re.Pattern[str] | None = None
+    head_field: re.Pattern[str] | None = None
     topics: frozenset[str] = frozenset()  # the question's stems that name a topic of the store (`topic_words`)
 
     @property
@@ -163,8 +163,8 @@ class Retrieved:
             return sorted(
                 (c for c in self.candidates if states_day(c.span.display, self.dated)), key=lambda c: -c.score
             )
-        if self.field:  # «Hvor var samlingen om lærlinger?»: the note's place field
-            return [c for c in self.candidates if self.field.search(c.span.display)]
+        if self.head_field:  # «Hvor var samlingen om lærlinger?»: the note's «Sted: …» (or the field asked for)
+            return [c for c in self.candidates if self.head_field.search(c.span.display)]
         floor = SECONDARY * self.threshold
         bylines = [c for c in self.candidates if c.span.contact] if asked is not None and asked.contact else []
         if bylines:  # «Hvem kan jeg kontakte om …?»: the bylines of the documents read, the closest first
@@ -210,7 +210,7 @@ class Retrieved:
         """Whether a sentence holds what is asked: its selector probability reaches `answerable`."""
         evidence = self.evidence
         asked = self.asked
-        if asked is None or not asked.typed or self.dated or self.field or (evidence and evidence[0].span.contact):
+        if asked is None or not asked.typed or self.dated or self.head_field or (evidence and evidence[0].span.contact):
             return bool(evidence)
         return bool(evidence) and evidence[0].score >= self.answerable
 
@@ -439,10 +439,10 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
     if session is not None and when is not None and when.where:
         # NOTE: where a session was held, its note states in its header («Sted: Halden kommune, Remmen …»); a
         # note without that field answers nothing, and the answer says so.
-        return replace(retrieved, field=_PLACE_FIELD)
+        return replace(retrieved, head_field=_PLACE_FIELD)
     label = named_field(part or question, retrieved.candidates) if session is not None and asked.typed else ""
     if label:  # «Hvem var vertskap for samlingen om seniorpolitikk?»: the note's «Vertskap: …»
-        return replace(retrieved, field=field_pattern([label]))
+        return replace(retrieved, head_field=field_pattern([label]))
     network_may_report = NETWORK in known and NETWORK not in filters.municipalities and not given
     if asked.typed and named and not comparison and network_may_report and not retrieved.found:
         reported = read(replace(filters, municipalities=(NETWORK,)), mentioning=named)
@@ -477,8 +477,8 @@ def named_field(question: str, candidates: Sequence[Candidate]) -> str:
     """
     asked = {w.lower()[:_SAME_START] for w in re.findall(r"[\wæøåÆØÅ]+", question) if len(w) >= _SAME_START}
     for c in sorted(candidates, key=lambda c: c.span.order):
-        field = _FIELD_LABEL.match(c.span.display) if in_head(c.span) else None
-        label = field.group(1) if field else ""
+        match = _FIELD_LABEL.match(c.span.display) if in_head(c.span) else None
+        label = match.group(1) if match else ""
         if any(w.lower()[:_SAME_START] in asked for w in re.findall(r"[\wæøåÆØÅ]+", label) if len(w) >= _SAME_START):
             return label
     return ""
