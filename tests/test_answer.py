@@ -761,10 +761,13 @@ def test_a_case_comes_first_only_when_it_is_about_the_topics_the_question_names(
         Candidate(replace(sentence_spans(plan)[0], rank=1), score=0.9, relevance=1.0, role="measure"),
     ]
 
-    def first_line(question: str, topics: frozenset[str]) -> str:
+    def lines(question: str, topics: frozenset[str]) -> list[str]:
         asked = read_question(question)
         retrieved = Retrieved(question, [case, plan], candidates, 0.5, ["Halden"], False, asked=asked, topics=topics)
-        return compose(retrieved).text.splitlines()[1]
+        return compose(retrieved).text.splitlines()
+
+    def first_line(question: str, topics: frozenset[str]) -> str:
+        return lines(question, topics)[1]
 
     question = "Hvordan rekrutterer Halden sykepleiere?"
     write(corpus, "Halden/strategier/p.md", "# Rekruttere og beholde sykepleiere\n\n" + plan_text)
@@ -774,6 +777,8 @@ def test_a_case_comes_first_only_when_it_is_about_the_topics_the_question_names(
     topics = topic_words(kb, question, kb.documents(), ["Halden"])
     assert len(topics) == 2  # «rekrutterer» and «sykepleiere»: both words of a title
     assert first_line(question, topics).startswith("- Halden skal rekruttere sykepleiere")
+    # nor is it told second, beside the plan: it is about fewer of the topics than the document told first
+    assert not any("lærere" in line for line in lines(question, topics))
     # a case about all the topics the question names still comes first
     assert first_line(
         "Hvordan rekrutterer Halden?", topic_words(kb, "Hvordan rekrutterer Halden?", kb.documents(), ["Halden"])

@@ -208,7 +208,7 @@ def _lead_documents(candidates: Sequence[Candidate], topics: frozenset[str] = fr
 
     Shared cases about the question's `topics` first, then by strength: the selector's score of a document's best
     sentence plus that of its best measure and its best result. A second document is told when it is nearly as
-    strong (within SECOND of the best, per sentence counted).
+    strong (within SECOND of the best, per sentence counted) and about as many of the `topics`.
     """
     per_source: dict[str, list[Candidate]] = {}
     for cand in candidates:
@@ -242,7 +242,11 @@ def _lead_documents(candidates: Sequence[Candidate], topics: frozenset[str] = fr
     if not ranked:
         return []
     top = strength(per_source[ranked[0]])
-    return [ranked[0], *[s for s in ranked[1:2] if strength(per_source[s]) >= top - 3 * SECOND]]
+    first = len(covered[ranked[0]])
+    return [
+        ranked[0],
+        *[s for s in ranked[1:2] if strength(per_source[s]) >= top - 3 * SECOND and len(covered[s]) >= first],
+    ]
 
 
 def _on_topic(retrieved: Retrieved) -> list[Candidate]:
