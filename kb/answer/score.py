@@ -28,7 +28,7 @@ from kb.answer.question import (
 )
 from kb.answer.reader import Combination, Reader, load_combination, load_reader, logit
 from kb.answer.selector import features, load_selector
-from kb.answer.sentences import Span, heading_above, opening_heading, sentence_spans
+from kb.answer.sentences import Span, heading_above, opening_heading, sentence_spans, title_line
 from kb.config import DEFAULT_MODEL
 from kb.store.lexical import Decompounder
 from kb.store.sentence_cache import SentenceVectors
@@ -127,9 +127,7 @@ def _as_read(span: Span) -> str:
     its own text: the chunk's heading may be sections above it.
     """
     heading = opening_heading(span)
-    first_chunk = int(span.hit.metadata.get("chunk_index", 0) or 0) == 0
-    title = span.hit.text.lstrip().split("\n", 1)[0].strip().lstrip("#").strip() if first_chunk else ""
-    if not heading or heading in (title, span.hit.title.strip()):  # a title is what all the document is about
+    if not heading or heading in (title_line(span), span.hit.title.strip()):  # a title is what all of it is about
         return span.display
     return f"{heading.rstrip(':')}: {span.display}"
 

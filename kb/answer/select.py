@@ -475,12 +475,15 @@ def named_field(question: str, candidates: Sequence[Candidate]) -> str:
     line under «Deltakere» is no field of the session. A word of the question names a word of the label when the
     two start alike for _SAME_START letters («vertskommune», «Vertskap»; «referent»). "" when it names none.
     """
-    asked = {w.lower()[:_SAME_START] for w in re.findall(r"[\wæøåÆØÅ]+", question) if len(w) >= _SAME_START}
+
+    def starts(text: str) -> set[str]:
+        return {w.lower()[:_SAME_START] for w in re.findall(r"[\wæøåÆØÅ]+", text) if len(w) >= _SAME_START}
+
+    asked = starts(question)
     for c in sorted(candidates, key=lambda c: c.span.order):
         match = _FIELD_LABEL.match(c.span.display) if in_head(c.span) else None
-        label = match.group(1) if match else ""
-        if any(w.lower()[:_SAME_START] in asked for w in re.findall(r"[\wæøåÆØÅ]+", label) if len(w) >= _SAME_START):
-            return label
+        if match and starts(match.group(1)) & asked:
+            return match.group(1)
     return ""
 
 

@@ -248,13 +248,19 @@ def is_action(span: Span) -> bool:
     return bool(_ACTION_HEADING.search(heading) or _DEADLINE.search(span.display))
 
 
+def title_line(span: Span) -> str:
+    """The document's first line («# Samling …», marks stripped) when the sentence is in its first chunk, else ""."""
+    if int(span.hit.metadata.get("chunk_index", 0) or 0) != 0:
+        return ""
+    return span.hit.text.lstrip().split("\n", 1)[0].strip().lstrip("#").strip()
+
+
 def in_head(span: Span) -> bool:
     """Whether the sentence stands in the document's head: its first chunk, under no heading but the title."""
     if int(span.hit.metadata.get("chunk_index", 0) or 0) != 0:
         return False
     heading = heading_above(span.hit.text, span.start, "")
-    first = span.hit.text.lstrip().split("\n", 1)[0].strip().lstrip("#").strip()
-    return not heading or heading == first
+    return not heading or heading == title_line(span)
 
 
 def opening_heading(span: Span) -> str:
