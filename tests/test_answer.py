@@ -1316,3 +1316,21 @@ def test_whom_to_contact_is_answered_by_the_cases_byline_and_no_other_question_i
         assert answer.answered and byline in answer.text, answer.text
     how = ask(base, "Hvordan jobbet Halden med heltidsgrupper i hjemmetjenesten?")
     assert how.answered and "heltidsgrupper" in how.text and byline not in how.text
+
+
+def test_an_answer_about_one_municipality_that_never_names_another_ones_topic_is_refused(kb) -> None:  # type: ignore[no-untyped-def]
+    # «Hvilke tiltak har Fredrikstad mot sykefraværet i barnehagene?» was told Fredrikstad's nearest documents,
+    # which name neither, while Råde's case is titled with both: the answer is Råde's experience, not Fredrikstad's.
+    question = "Hvordan brukte Sarpsborg seniorsamtaler da mange sluttet i hjemmetjenesten det første året?"
+    answer = ask(kb, question, generator=False)
+    assert not answer.answered and answer.citations == ()
+    assert answer.text.startswith("Fant ikke svaret du spør etter for Sarpsborg i erfaringsbanken.")
+    assert "nevner ikke «seniorsamtaler»" in answer.text
+    assert "Råde har erfaring med det" in answer.text
+    assert answer.related[0].source == "Råde/erfaringer/seniorsamtaler.md"  # the case that has it, first
+    assert "seniorsamtaler" in answer.related[0].text
+    assert any(c.municipality == "Sarpsborg" for c in answer.related[1:])  # and the named one's nearest
+    # an answer that names the topic is an answer, though another municipality's title names it too
+    heltid = ask(kb, "Hvordan har Halden jobbet med heltid i sykehjemmene?", generator=False)
+    assert retrieve(kb, "Hvordan har Halden jobbet med heltid i sykehjemmene?").elsewhere  # the county's case
+    assert heltid.answered and "Heltidsandelen økte til 52 prosent" in heltid.text

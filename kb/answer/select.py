@@ -131,6 +131,9 @@ class Retrieved:
     # The field of a session note's head that answers («Sted: …» where the session was, «Vertskap: …» who hosted it).
     head_field: re.Pattern[str] | None = None
     topics: frozenset[str] = frozenset()  # the question's stems that name a topic of the store (`topic_words`)
+    # Passages from other municipalities' documents whose titles name every topic of a question about one
+    # municipality (`elsewhere`): an answer from the named one that never names those topics is no answer.
+    elsewhere: tuple[Hit, ...] = ()
 
     @property
     def signal(self) -> float:
@@ -448,10 +451,53 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
         reported = read(replace(filters, municipalities=(NETWORK,)), mentioning=named)
         if reported.answered:
             return reported
+    if len(named) == 1 and named != [NETWORK] and not comparison and not given and session is None:
+        retrieved = replace(retrieved, elsewhere=elsewhere(kb, question, named[0], retrieved.topics, docs))
     return retrieved
 
 
-_TITLED: dict[str, tuple[Any, frozenset[str]]] = {}  # per store and reader: revision, the stems of the titles
+def elsewhere(kb: Any, question: str, named: str, topics: frozenset[str], docs: Sequence[Any]) -> tuple[Hit, ...]:
+    """The best passage of each document of another municipality whose title names all of `topics`.
+
+    «Hvilke tiltak har Fredrikstad mot sykefraværet i barnehagene?», when Råde's case is «Stabile barnehager –
+    arbeid mot turnover og sykefravær i Råde»: the topics are Råde's experience, and Fredrikstad's documents are
+    only the nearest the search could find (kb.answer.compose checks that the answer names the topics).
+    The network's own documents do not count: a session note tells what members said, the named one too.
+    """
+    if not topics:
+        return ()
+    titled = _titles(kb, docs).by_source
+    sources = {d.source: d.municipality for d in docs if d.municipality not in (named, NETWORK, "")}
+    others = [s for s, municipality in sources.items() if topics <= titled.get(s, frozenset())]
+    if not others:
+        return ()
+    wanted = tuple(dict.fromkeys(sources[s] for s in others))
+    hits = kb.search(question, k=PASSAGES, filters=Filters(municipalities=wanted))
+    best: dict[str, Hit] = {}
+    for hit in hits:
+        if hit.source in others:
+            best.setdefault(hit.source, hit)
+    return tuple(best.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _Titles:
+    revision: Any
+    by_source: dict[str, frozenset[str]]  # the stems of each document's title
+    all: frozenset[str]  # ... of all of them
+
+
+_TITLED: dict[str, _Titles] = {}  # per store and reader
+
+
+def _titles(kb: Any, docs: Sequence[Any]) -> _Titles:
+    """The stems of the documents' titles (cached per store revision and reader)."""
+    key, revision = _reader_key(kb), kb.lexical().revision
+    cached = _TITLED.get(key)
+    if cached is None or cached.revision != revision:
+        by_source = {d.source: _stems(d.title) for d in docs}
+        cached = _TITLED[key] = _Titles(revision, by_source, frozenset().union(*by_source.values()))
+    return cached
 
 
 def topic_words(kb: Any, question: str, docs: Sequence[Any], ignore_words: Sequence[str] = ()) -> frozenset[str]:
@@ -460,12 +506,8 @@ def topic_words(kb: Any, question: str, docs: Sequence[Any], ignore_words: Seque
     A title names what a document is about («Lærerløftet Halden – rekruttere og beholde kvalifiserte lærere»), so
     its words are the store's topics; «værende» or «begynte» are not.
     """
-    key, revision = _reader_key(kb), kb.lexical().revision
-    cached = _TITLED.get(key)
-    if cached is None or cached[0] != revision:
-        cached = _TITLED[key] = (revision, _stems(" ".join(d.title for d in docs)))
     idf, _ = idf_table(kb)
-    return spelling_variants(kb).in_store(_question_stems(question, idf, ignore_words), idf) & cached[1]
+    return spelling_variants(kb).in_store(_question_stems(question, idf, ignore_words), idf) & _titles(kb, docs).all
 
 
 def named_field(question: str, candidates: Sequence[Candidate]) -> str:
