@@ -532,6 +532,26 @@ def test_a_long_section_title_and_a_masthead_line_are_not_answer_sentences() -> 
     assert _displays("| Tiltak | Ansvar |\n| --- | --- |\n| Dele malen for seniorsamtale | HR i Halden |") != []
 
 
+def test_a_pdf_title_wrapped_over_lines_is_not_an_answer_sentence() -> None:
+    # «Lærerløftet Halden – rekruttere og beholde kvalifiserte [1]» was quoted as a line of an answer: the first
+    # line of a PDF whose title wraps before «lærere» ends with no full stop, like a sentence.
+    title = "Lærerløftet Halden – rekruttere og beholde kvalifiserte lærere"
+    text = (
+        "Lærerløftet Halden – rekruttere og beholde\nkvalifiserte lærere\nUtfordringen\nHalden manglet lærere i 2022."
+    )
+    hit = Hit(id="t", text=text, source="a.pdf", score=1.0, metadata={"title": title})
+    assert [s.display for s in sentence_spans(hit)] == ["Halden manglet lærere i 2022."]
+    # the title said again in the text below the top is a sentence as before
+    again = Hit(
+        id="u",
+        text=f"Innledning\n\n{title} er navnet på satsingen.",
+        source="b.pdf",
+        score=1.0,
+        metadata={"title": title},
+    )
+    assert [s.display for s in sentence_spans(again)] == [f"{title} er navnet på satsingen."]
+
+
 def test_the_wrapped_tail_of_a_sentence_before_a_list_is_not_a_heading() -> None:
     # From a PDF: the line after the break is short, unpunctuated and followed by a list, like a heading, but it
     # holds the end of one sentence and the start of the next («Tiltakene er»). Headings still start a block.

@@ -164,23 +164,28 @@ def _masthead(stripped: str) -> bool:
     return parted and not stripped.startswith("|") and stripped[-1] not in ".!?"  # a table row is no masthead
 
 
-def _blocks(text: str, heading: str = "") -> list[tuple[int, int]]:
+def _blocks(text: str, heading: str = "", title: str = "") -> list[tuple[int, int]]:
     """Paragraphs, list items, table rows and field lines as (start, end) offsets.
 
-    Headings (the section's own `heading` too, however long), table header rows, masthead lines and blank
-    lines end a block and are not part of one.
+    Headings (the section's own `heading` too, however long), the document's `title` at the top of the text
+    (also wrapped over lines, as a PDF's is), table header rows, masthead lines and blank lines end a block and
+    are not part of one.
     """
     lines = text.splitlines(keepends=True)
     blocks: list[tuple[int, int]] = []
     start: int | None = None
     offset = 0
+    untitled = " ".join(title.split())  # what of the title the lines at the top have not yet shown
     for i, line in enumerate(lines):
         stripped = line.strip()
         line_start, offset = offset, offset + len(line)
         following = lines[i + 1] if i + 1 < len(lines) else ""
         previous = lines[i - 1] if i else ""
         header = bool(_TABLE_RULE.match(following.strip())) and bool(following.strip())
-        named = bool(stripped) and (stripped == heading or _masthead(stripped))  # a title or masthead: no text
+        titled = bool(stripped) and bool(untitled) and untitled.startswith(stripped)
+        if stripped:
+            untitled = untitled[len(stripped) :].lstrip() if titled else ""
+        named = bool(stripped) and (titled or stripped == heading or _masthead(stripped))  # a title or masthead
         alone = not named and ((_table_row(stripped) and not header) or _field_line(stripped, previous, following))
         skip = (
             named
@@ -280,7 +285,7 @@ def lead_in(span: Span) -> str:
     «Sarpsborg presenterte …. Kommunen har økt fra 44 til 62 lærlinger.»: the last municipality named before a
     figure is the one it belongs to; in a list of municipalities' reports each item is its own.
     """
-    for start, end in _blocks(span.hit.text, span.hit.heading.strip()):
+    for start, end in _blocks(span.hit.text, span.hit.heading.strip(), span.hit.title):
         if start <= span.start < end:
             return span.hit.text[start : span.end]
     return span.text
@@ -305,7 +310,7 @@ def sentence_spans(hit: Hit, rank: int = 0) -> list[Span]:
     text = hit.text
     spans: list[Span] = []
     quoted = -1  # the end of the last list quoted whole
-    for number, (block_start, block_end) in enumerate(_blocks(text, hit.heading.strip())):
+    for number, (block_start, block_end) in enumerate(_blocks(text, hit.heading.strip(), hit.title)):
         block = text[block_start:block_end]
         if block.startswith("|"):
             span = Span(hit, block_start, block_end, rank, number, True)
