@@ -7,6 +7,7 @@ import pytest
 from ingest.roles import section_role
 from kb.answer.facts import (
     about_year,
+    asked_items,
     counts_of,
     dates,
     figures,
@@ -22,6 +23,7 @@ from kb.answer.question import (
     COUNT,
     DATE,
     FIGURE,
+    FREQUENCY,
     MEASURE,
     NAME,
     OVERVIEW,
@@ -365,3 +367,19 @@ def test_a_byline_is_a_role_and_a_municipality_not_a_sentence_that_ends_in_one()
     assert not contact(
         "Nye medlemmer tar kontakt med nettverkskoordinatoren, som for 2025 og 2026 er HR-sjefen i Våler kommune."
     )
+
+
+def test_how_often_asks_a_frequency_and_is_answered_by_one() -> None:
+    # «Hvor ofte møtes nettverket?» was an overview: the welcome letter's general sentences came before
+    # «Nettverket har 4–5 fysiske samlinger i året».
+    for question in ("Hvor ofte møtes nettverket?", "Kor ofte møtest nettverket?", "Hvor ofte arrangeres OL?"):
+        asked = read_question(question)
+        assert (asked.asks, asked.unit) == (DATE, FREQUENCY)
+    asked = read_question("Hvor ofte møtes nettverket?")
+    assert asked_items(asked, "Nettverket har 4–5 fysiske samlinger i året.") == ("4–5 fysiske samlinger i året",)
+    assert asked_items(asked, "Veiledning én gang i måneden, annenhver uke.") == ("én gang i måneden", "annenhver uke")
+    assert asked_items(asked, "OL arrangeres hvert fjerde år.") == ("hvert fjerde år",)
+    assert asked_items(asked, "Planen rulleres årlig.") == ("årlig",)
+    # a span of time, a date or an article before «i året» is no frequency
+    for sentence in ("Samlingen varte i fire timer.", "Vi startet i mars 2024.", "Det var en god dag i året som gikk."):
+        assert asked_items(asked, sentence) == ()

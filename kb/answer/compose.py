@@ -20,7 +20,7 @@ from ingest.roles import BACKGROUND, GOAL, LESSON
 from ingest.roles import MEASURE as MEASURE_ROLE
 from ingest.roles import RESULT as RESULT_ROLE
 from kb.answer.facts import asked_items
-from kb.answer.question import DATE, FIGURE, MEASURE, NAME, RESULT, Question, _stems
+from kb.answer.question import DATE, FIGURE, FREQUENCY, MEASURE, NAME, RESULT, Question, _stems
 from kb.answer.score import _NUMBER, Candidate
 from kb.answer.select import CASE, MAX_SECTIONS, MAX_SOURCES, SECONDARY, Retrieved
 from kb.answer.sentences import Span, sentence_spans
@@ -43,8 +43,13 @@ RELATED = 3  # documents listed as «Kanskje relevant»
 # The order a case is told in: what was done, what came of it, what was learnt; the goal and the background
 # only when nothing else is there.
 ROLE_ORDER = {MEASURE_ROLE: 0, RESULT_ROLE: 1, LESSON: 2, "": 3, GOAL: 4, BACKGROUND: 5}
-_WHAT = {FIGURE: "tallet", DATE: "tidspunktet", NAME: "navnet", RESULT: "resultatet"}
-_NONE = {FIGURE: "noe slikt tall", DATE: "noe slikt tidspunkt", NAME: "noe slikt navn"}
+_WHAT = {FIGURE: "tallet", DATE: "tidspunktet", NAME: "navnet", RESULT: "resultatet", FREQUENCY: "hyppigheten"}
+_NONE = {
+    FIGURE: "noe slikt tall",
+    DATE: "noe slikt tidspunkt",
+    NAME: "noe slikt navn",
+    FREQUENCY: "noen slik hyppighet",
+}
 
 
 @dataclass
@@ -408,10 +413,17 @@ def _related(retrieved: Retrieved, first: Sequence[Hit] = ()) -> list[Citation]:
     return composer.citations
 
 
+def _kind(asked: Question | None) -> str:
+    """What a «fant ikke» line names: the frequency a «hvor ofte» asks, else the type asked."""
+    if asked is None:
+        return ""
+    return FREQUENCY if asked.unit == FREQUENCY else asked.asks
+
+
 def _why_not(cand: Candidate, asked: Question | None) -> str:
     """Why the nearest sentence is not the answer, as the label it is shown with."""
     if not cand.items:
-        return f"har ikke {_NONE.get(asked.asks if asked else '', 'det du spør etter')}"
+        return f"har ikke {_NONE.get(_kind(asked), 'det du spør etter')}"
     if not cand.year:
         return "gjelder et annet år"
     if cand.goal and not (asked and asked.plan):
@@ -427,7 +439,7 @@ def _missing_text(retrieved: Retrieved, related: Sequence[Citation], shown: Sequ
     `shown`: sentences the answer already quotes (another part of the question), not repeated as look-alikes.
     """
     asked = retrieved.asked
-    what = _WHAT.get(asked.asks if asked else "", "svaret") + " du spør etter"
+    what = _WHAT.get(_kind(asked), "svaret") + " du spør etter"
     if retrieved.scope:
         what += " for " + " og ".join(retrieved.scope)
     if asked and asked.years:

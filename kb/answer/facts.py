@@ -23,6 +23,7 @@ from kb.answer.question import (
     DAY,
     DURATION,
     FIGURE,
+    FREQUENCY,
     MONTH,
     NAME,
     SHARE,
@@ -70,6 +71,17 @@ _DURATION = re.compile(
     rf"(?:\d+(?:[.,]\d+)?|\b(?:{_NUMBER_WORDS}|ett|ein|eit|en|ei|et)\b)\s*(?:-|–)?\s*"
     r"(?:år|måned\w*|månad\w*|uke\w*|veke\w*|dag\w*|døgn\w*|time\w*|timar|minutt\w*|semester\w*)\b"
     r"|\b(?:siden|sidan|fra|frå)\s+(?:1\d|20)\d{2}\b",  # «stengt siden 2016» answers «hvor lenge»
+    re.IGNORECASE,
+)
+# How often: every so long («hver fjerde uke», «annenhver måned», «hvert år»), so many times or sessions in a span
+# of time («fire ganger i året», «4–5 fysiske samlinger i året», «to timer i uken»), or an adverb of it («årlig»).
+_SPAN_OF_TIME = r"(?:dag|døgn|uke|veke|måned|månad|kvartal|halvår|år|semester|termin|helg|skoleår|studieår)\w*"
+_FREQUENCY = re.compile(
+    rf"\b(?:hver|hvert|kvar|kvart|annenhver|annethvert|annakvar|annankvar)\s+(?:\w+\s+)?{_SPAN_OF_TIME}\b"
+    rf"|(?:\d+(?:\s*[–-]\s*\d+)?|\b(?:{_NUMBER_WORDS})|\b(?:en|ei|ein|én|éin)(?=\s+gang))\s+(?:[\w-]+\s+){{0,3}}?"
+    rf"(?:i|per|pr\.|om|i løpet av)\s+(?:året|månaden|måneden|uken|uka|veka|døgnet|dagen|semesteret|halvåret|"
+    r"kvartalet|skoleåret|studieåret|helga|helgen)\b"
+    r"|\b(?:daglig|dagleg|ukentlig|vekentleg|månedlig|månadleg|årlig|årleg|kvartalsvis|halvårlig|halvårleg)\b",
     re.IGNORECASE,
 )
 # A capitalised word not at the start of a sentence or line: a programme, a place, a body, a person.
@@ -162,6 +174,7 @@ _UNIT_FINDERS = {
     YEAR: lambda text: tuple(_YEAR.findall(text)),
     DURATION: lambda text: tuple(m.group(0) for m in _DURATION.finditer(text)),
     DAY: lambda text: tuple(m.group(0) for m in _DAY.finditer(text)),
+    FREQUENCY: lambda text: tuple(m.group(0) for m in _FREQUENCY.finditer(text)),
 }
 _FINDERS = {FIGURE: figures, DATE: dates, NAME: names}
 

@@ -177,7 +177,7 @@ _ASKS = (
         DATE,
         re.compile(
             r"^\W*(?:og |men )?(?:når|kva tid|kor tid)\b|[,:;]\s*(?:når|kva tid)\b"
-            r"|\b(?:hvor|kor) (?:lenge|lang tid|tidleg|tidlig)\b|\b(?:fra|frå|siden|sidan) når\b"
+            r"|\b(?:hvor|kor) (?:lenge|lang tid|tidleg|tidlig|ofte)\b|\b(?:fra|frå|siden|sidan) når\b"
             rf"|\b{_WHICH} (?:{_TIME})\b|\b(?:hva|kva) (?:er|var) (?:datoen|fristen|tidspunktet)\b",
             re.IGNORECASE,
         ),
@@ -336,6 +336,7 @@ def _one_answer(first: str, second: str) -> bool:
 
 # The unit a typed answer must carry. NOTE: general words for shares, amounts, counts and spans of time.
 SHARE, AMOUNT, COUNT, MONTH, YEAR, DURATION, DAY = "share", "amount", "count", "month", "year", "duration", "day"
+FREQUENCY = "frequency"  # «hvor ofte»: how many times in a span of time («fire ganger i året», «annenhver uke»)
 _UNITS = (
     (SHARE, re.compile(r"\b(?:andel\w*|prosent\w*|hvor stor del|kor stor del|del av)\b", re.IGNORECASE)),
     # «Hvor mange lærlinger fikk tilskudd?» counts lærlinger, and «hvor mange Grammy-priser» counts prizes: «hvor
@@ -356,6 +357,7 @@ _DATE_UNITS = (
     (MONTH, re.compile(r"\b(?:måned\w*|månad\w*)\b", re.IGNORECASE)),
     (YEAR, re.compile(r"\b(?:hvilket år|kva år|årstal\w*|hvilke år)\b", re.IGNORECASE)),
     (DURATION, re.compile(r"\b(?:hvor|kor) (?:lenge|lang tid)\b|\bvarighet\w*", re.IGNORECASE)),
+    (FREQUENCY, re.compile(r"\b(?:hvor|kor) ofte\b", re.IGNORECASE)),
 )
 _PLAN = re.compile(
     r"\b(?:skal|skulle|vil|planlegg\w*|plan\w*|mål\w*|ambisjon\w*|innen|forventer|forventa|budsjett\w*)\b",
