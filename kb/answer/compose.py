@@ -526,6 +526,11 @@ def _spans(retrieved: Retrieved, cands: Sequence[Candidate]) -> list[Span]:
     return spans
 
 
+def _refusal(text: str, related: Sequence[Citation], asks: str) -> Answer:
+    """An answer that says what it did not find, with the closest documents under «Kanskje relevant»."""
+    return Answer(text=text, citations=(), answered=False, mode="extractive", related=tuple(related), asks=asks)
+
+
 def compose(retrieved: Retrieved) -> Answer:
     """The extractive answer: verbatim sentences grouped by municipality, one citation per source."""
     asks = retrieved.asked.asks if retrieved.asked else ""
@@ -534,25 +539,11 @@ def compose(retrieved: Retrieved) -> Answer:
         return Answer(text=text, citations=(), answered=False, mode="extractive", asks=asks)
     if not retrieved.found:
         related = _related(retrieved)
-        return Answer(
-            text=_missing_text(retrieved, related),
-            citations=(),
-            answered=False,
-            mode="extractive",
-            related=tuple(related),
-            asks=asks,
-        )
+        return _refusal(_missing_text(retrieved, related), related, asks)
     sections = _sections(retrieved)
     if not _tells_topics(retrieved, sections):
         related = _related(retrieved, first=retrieved.elsewhere)
-        return Answer(
-            text=_elsewhere_text(retrieved, related),
-            citations=(),
-            answered=False,
-            mode="extractive",
-            related=tuple(related),
-            asks=asks,
-        )
+        return _refusal(_elsewhere_text(retrieved, related), related, asks)
     composer = _Composer()
     texts = [composer.section(name, _spans(retrieved, cands)) for name, cands in sections]
     leads = tuple(cands[0].role for _, cands in sections if cands)

@@ -468,7 +468,7 @@ def elsewhere(kb: Any, question: str, named: str, topics: frozenset[str], docs: 
         return ()
     titled = _titles(kb, docs).by_source
     sources = {d.source: d.municipality for d in docs if d.municipality not in (named, NETWORK, "")}
-    others = [s for s, municipality in sources.items() if topics <= titled.get(s, frozenset())]
+    others = [s for s in sources if topics <= titled.get(s, frozenset())]
     if not others:
         return ()
     wanted = tuple(dict.fromkeys(sources[s] for s in others))
