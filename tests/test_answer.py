@@ -22,7 +22,7 @@ from kb.answer.question import (
 )
 from kb.answer.score import Candidate
 from kb.answer.select import Retrieved, named_field, named_session, topic_words
-from kb.answer.sentences import LIST_WORDS, Span, sentence_spans
+from kb.answer.sentences import LIST_WORDS, Span, asks_heading, sentence_spans
 from kb.types import RELATED_HEADING, Filters, Hit
 from tests.conftest import write
 
@@ -1354,3 +1354,37 @@ def test_an_answer_about_one_municipality_that_never_names_another_ones_topic_is
     heltid = ask(kb, "Hvordan har Halden jobbet med heltid i sykehjemmene?", generator=False)
     assert retrieve(kb, "Hvordan har Halden jobbet med heltid i sykehjemmene?").elsewhere  # the county's case
     assert heltid.answered and "Heltidsandelen økte til 52 prosent" in heltid.text
+
+
+def test_a_section_headed_by_the_question_asked_answers_it(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    # «Hvem er med i nettverket?» got the welcome letter's general sentences («Brevet sendes til alle nye …»): the
+    # answer under «Hvem er med?» shares no word with the question but «nettverket», so the selector ranked it low.
+    write(
+        corpus,
+        "Læringsnettverket/om-nettverket/velkomstbrev.md",
+        """
+        # Velkommen til nettverket
+
+        Dette brevet sendes til alle nye deltakere i nettverket, enten de er nye i nettverket eller ikke.
+
+        ## Hvem er med?
+
+        Medlemmene er Sarpsborg kommune, Halden kommune og Råde kommune. Hver organisasjon har en fast kontaktperson.
+
+        ## Hva bør du lese først?
+
+        Les mandatet og det siste samlingsnotatet før første samling.
+        """,
+    )
+    kb = make_kb()
+    kb.ingest([corpus])
+    lines = ask(kb, "Hvem er med i nettverket?", generator=False).text.splitlines()
+    assert lines[1].startswith("- Medlemmene er Sarpsborg kommune")
+    assert lines[2].startswith("- Hver organisasjon har en fast kontaktperson")
+    # the asker's «jeg» is the letter's «du»
+    answer = ask(kb, "Jeg er ny – hva bør jeg lese først?", generator=False)
+    assert answer.text.splitlines()[1].startswith("- Les mandatet")
+    # the same words asked of something the letter does not name are no question its heading poses
+    assert not retrieve(kb, "Hvem er med i styringsgruppen for heltid i sykehjemmene?").headed
+    assert asks_heading("Hvem er med i nettverket?", "Hvem er med?")
+    assert not asks_heading("Hvem er medlem?", "Hvem er med?") and not asks_heading("Hva nå?", "Hva nå?")

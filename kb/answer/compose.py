@@ -475,6 +475,10 @@ def _missing_text(retrieved: Retrieved, related: Sequence[Citation], shown: Sequ
 def _sections(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
     """The sentences that answer what was asked, per municipality (the question is on topic and answered)."""
     asked = retrieved.asked
+    if retrieved.headed:  # a section headed by the question asked: its paragraph
+        first = max(retrieved.headed, key=lambda c: c.score).span
+        paragraph = [c for c in retrieved.candidates if c.span.hit.id == first.hit.id and c.span.block == first.block]
+        return list(_by_municipality(sorted(paragraph, key=lambda c: c.span.order)).items())
     if retrieved.actions:  # what a session agreed: its actions, as the notes list them
         return list(_by_municipality(retrieved.actions[:ACTIONS]).items())
     if asked is not None and asked.typed:

@@ -46,7 +46,7 @@ from kb.answer.score import (
     spelling_variants,
     visible_texts,
 )
-from kb.answer.sentences import Span, in_head, is_action, lead_in, sentence_spans
+from kb.answer.sentences import Span, asks_heading, in_head, is_action, lead_in, opening_heading, sentence_spans
 from kb.store.lexical import analyse
 from kb.store.nynorsk import bokmål_forms
 from kb.types import Filters, Hit
@@ -134,6 +134,8 @@ class Retrieved:
     # Passages from other municipalities' documents whose titles name every topic of a question about one
     # municipality (`elsewhere`): an answer from the named one that never names those topics is no answer.
     elsewhere: tuple[Hit, ...] = ()
+    # The sentences that open a section whose heading is the question asked (`headed`): they answer it.
+    headed: tuple[Candidate, ...] = ()
 
     @property
     def signal(self) -> float:
@@ -162,6 +164,8 @@ class Retrieved:
         actions = self.actions
         if actions:  # «Hva ble avtalt på samlingen om …?»: the actions of the notes read
             return actions
+        if self.headed:  # «Hvem er med i nettverket?»: the welcome letter's «Hvem er med?» section
+            return sorted(self.headed, key=lambda c: -c.score)
         if self.dated:  # «Når var samlingen om lærlinger?»: the note's sentences that give its own day
             return sorted(
                 (c for c in self.candidates if states_day(c.span.display, self.dated)), key=lambda c: -c.score
@@ -213,7 +217,14 @@ class Retrieved:
         """Whether a sentence holds what is asked: its selector probability reaches `answerable`."""
         evidence = self.evidence
         asked = self.asked
-        if asked is None or not asked.typed or self.dated or self.head_field or (evidence and evidence[0].span.contact):
+        if (
+            asked is None
+            or not asked.typed
+            or self.dated
+            or self.head_field
+            or self.headed
+            or (evidence and evidence[0].span.contact)
+        ):
             return bool(evidence)
         return bool(evidence) and evidence[0].score >= self.answerable
 
@@ -429,6 +440,7 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
             asked=asked,
             answerable=min_answerable(kb, read=not comparison),
             topics=topic_words(kb, question, docs, ignore),
+            headed=headed(question, candidates),
         )
 
     retrieved = read(filters)
@@ -454,6 +466,28 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
     if len(named) == 1 and named != [NETWORK] and not comparison and not given and session is None:
         retrieved = replace(retrieved, elsewhere=elsewhere(kb, question, named[0], retrieved.topics, docs))
     return retrieved
+
+
+def headed(question: str, candidates: Sequence[Candidate]) -> tuple[Candidate, ...]:
+    """The sentences that open a section headed by the question asked, in a document that names the rest of it.
+
+    «Hvem er med i nettverket?»: the welcome letter's «Hvem er med?» section answers it, though its first sentence
+    («Medlemmene er Sarpsborg kommune, …») shares no word with the question but «nettverket» with its document.
+    The question's other words must be in the document's title or sentences read: «Hvem er med på samlingen om
+    lærlinger?» asks the same words of another thing.
+    """
+    out = []
+    for cand in candidates:
+        heading = opening_heading(cand.span)
+        if not heading or not asks_heading(question, heading):
+            continue
+        source = cand.span.hit.source
+        said = frozenset().union(
+            _stems(cand.span.hit.title), *(_stems(c.span.display) for c in candidates if c.span.hit.source == source)
+        )
+        if _stems(question) - _stems(heading) <= said:
+            out.append(cand)
+    return tuple(out)
 
 
 def elsewhere(kb: Any, question: str, named: str, topics: frozenset[str], docs: Sequence[Any]) -> tuple[Hit, ...]:

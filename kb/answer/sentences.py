@@ -279,6 +279,28 @@ def opening_heading(span: Span) -> str:
     return heading if heading and before.splitlines()[-1].strip().lstrip("#").strip() == heading else ""
 
 
+# A document speaks to its reader («Hva bør du lese først?»); the asker asks of themselves («… bør jeg …»).
+_READERS_WORD = {"jeg": "du", "meg": "deg", "min": "din", "mitt": "ditt", "mine": "dine", "vi": "dere", "oss": "dere"}
+HEADING_WORDS = 3  # a question heading shorter than this («Hvorfor?», «Hva nå?») is asked by too many questions
+
+
+def asks_heading(question: str, heading: str) -> bool:
+    """Whether `question` asks the question a section's heading poses («Hvem er med?» in «Hvem er med i nettverket?»).
+
+    The heading's words must stand in the question in the same order, the reader's «du» for the asker's «jeg».
+    """
+    if not heading.rstrip().endswith("?"):
+        return False
+
+    def words(text: str) -> list[str]:
+        return [_READERS_WORD.get(w, w) for w in re.findall(r"[\wæøåÆØÅ-]+", text.lower())]
+
+    asked, posed = words(question), words(heading)
+    if len(posed) < HEADING_WORDS:
+        return False
+    return any(asked[i : i + len(posed)] == posed for i in range(len(asked) - len(posed) + 1))
+
+
 def lead_in(span: Span) -> str:
     """The text of the sentence's paragraph or list item up to and including the sentence.
 
