@@ -1374,6 +1374,13 @@ def test_a_section_headed_by_the_question_asked_answers_it(make_kb, corpus: Path
         ## Hva bør du lese først?
 
         Les mandatet og det siste samlingsnotatet før første samling.
+
+        ## Nye medlemmer
+
+        Slik blir man med:
+
+        - Organisasjonen sender en skriftlig henvendelse til nettverkskoordinator.
+        - Arbeidsutvalget behandler henvendelsen innen seks uker.
         """,
     )
     kb = make_kb()
@@ -1384,7 +1391,12 @@ def test_a_section_headed_by_the_question_asked_answers_it(make_kb, corpus: Path
     # the asker's «jeg» is the letter's «du»
     answer = ask(kb, "Jeg er ny – hva bør jeg lese først?", generator=False)
     assert answer.text.splitlines()[1].startswith("- Les mandatet")
+    # a list's lead «Slik …:» tells how: it answers «Hvordan …?», any person for any person
+    assert "- Slik blir man med:" in ask(kb, "Hvordan blir vi med i nettverket?", generator=False).text
     # the same words asked of something the letter does not name are no question its heading poses
     assert not retrieve(kb, "Hvem er med i styringsgruppen for heltid i sykehjemmene?").headed
     assert asks_heading("Hvem er med i nettverket?", "Hvem er med?")
+    assert asks_heading("Hvordan blir jeg med?", "Slik blir du med:")
     assert not asks_heading("Hvem er medlem?", "Hvem er med?") and not asks_heading("Hva nå?", "Hva nå?")
+    assert asks_heading("Hvordan søker jeg om tilskudd?", "Slik søker du")  # a heading that tells how, too
+    assert not asks_heading("Hvordan søker jeg?", "Søknaden sendes til HR.")  # no question, no «Slik»

@@ -473,12 +473,14 @@ def headed(question: str, candidates: Sequence[Candidate]) -> tuple[Candidate, .
 
     «Hvem er med i nettverket?»: the welcome letter's «Hvem er med?» section answers it, though its first sentence
     («Medlemmene er Sarpsborg kommune, …») shares no word with the question but «nettverket» with its document.
-    The question's other words must be in the document's title or sentences read: «Hvem er med på samlingen om
-    lærlinger?» asks the same words of another thing.
+    A list is headed by its lead: «Slik blir man med:» answers «Hvordan blir vi med i nettverket?». The question's
+    other words must be in the document's title or sentences read: «Hvem er med på samlingen om lærlinger?» asks
+    the same words of another thing.
     """
     out = []
     for cand in candidates:
-        heading = opening_heading(cand.span)
+        lead, items = cand.span.list_parts  # a list quoted whole is headed by its lead («Slik blir man med:»)
+        heading = lead if items else opening_heading(cand.span)
         if not heading or not asks_heading(question, heading):
             continue
         source = cand.span.hit.source

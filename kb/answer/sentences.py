@@ -279,23 +279,29 @@ def opening_heading(span: Span) -> str:
     return heading if heading and before.splitlines()[-1].strip().lstrip("#").strip() == heading else ""
 
 
-# A document speaks to its reader («Hva bør du lese først?»); the asker asks of themselves («… bør jeg …»).
-_READERS_WORD = {"jeg": "du", "meg": "deg", "min": "din", "mitt": "ditt", "mine": "dine", "vi": "dere", "oss": "dere"}
+# A document speaks to its reader («Hva bør du lese først?», «Slik blir man med:»); the asker asks of themselves
+# («… bør jeg …», «Hvordan blir vi med?»): any person is the same person.
+_PERSONS = frozenset({"jeg", "eg", "du", "vi", "me", "dere", "de", "man"})
 HEADING_WORDS = 3  # a question heading shorter than this («Hvorfor?», «Hva nå?») is asked by too many questions
 
 
 def asks_heading(question: str, heading: str) -> bool:
-    """Whether `question` asks the question a section's heading poses («Hvem er med?» in «Hvem er med i nettverket?»).
+    """Whether `question` asks what a section's heading or a list's lead poses.
 
-    The heading's words must stand in the question in the same order, the reader's «du» for the asker's «jeg».
+    «Hvem er med?» is asked by «Hvem er med i nettverket?», and «Slik blir man med:» (how it is done) by «Hvordan
+    blir vi med?»: the heading's words stand in the question in the same order, any person for any person.
     """
-    if not heading.rstrip().endswith("?"):
+    text = heading.strip()
+    how = re.match(r"slik\b", text, re.IGNORECASE) is not None  # «Slik søker du», «Slik blir man med:»
+    if not (text.endswith("?") or how):
         return False
 
     def words(text: str) -> list[str]:
-        return [_READERS_WORD.get(w, w) for w in re.findall(r"[\wæøåÆØÅ-]+", text.lower())]
+        return ["du" if w in _PERSONS else w for w in re.findall(r"[\wæøåÆØÅ-]+", text.lower())]
 
-    asked, posed = words(question), words(heading)
+    asked, posed = words(question), words(text)
+    if how:
+        posed[0] = "hvordan"
     if len(posed) < HEADING_WORDS:
         return False
     return any(asked[i : i + len(posed)] == posed for i in range(len(asked) - len(posed) + 1))
