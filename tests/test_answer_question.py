@@ -380,6 +380,8 @@ def test_how_often_asks_a_frequency_and_is_answered_by_one() -> None:
     assert asked_items(asked, "Veiledning én gang i måneden, annenhver uke.") == ("én gang i måneden", "annenhver uke")
     assert asked_items(asked, "OL arrangeres hvert fjerde år.") == ("hvert fjerde år",)
     assert asked_items(asked, "Planen rulleres årlig.") == ("årlig",)
+    nynorsk = "Nettverket møtest ein gong i månaden og kvar veke i mai."
+    assert asked_items(asked, nynorsk) == ("ein gong i månaden", "kvar veke")
     # a span of time, a date or an article before «i året» is no frequency
     for sentence in ("Samlingen varte i fire timer.", "Vi startet i mars 2024.", "Det var en god dag i året som gikk."):
         assert asked_items(asked, sentence) == ()

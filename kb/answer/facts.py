@@ -78,7 +78,7 @@ _DURATION = re.compile(
 _SPAN_OF_TIME = r"(?:dag|døgn|uke|veke|måned|månad|kvartal|halvår|år|semester|termin|helg|skoleår|studieår)\w*"
 _FREQUENCY = re.compile(
     rf"\b(?:hver|hvert|kvar|kvart|annenhver|annethvert|annakvar|annankvar)\s+(?:\w+\s+)?{_SPAN_OF_TIME}\b"
-    rf"|(?:\d+(?:\s*[–-]\s*\d+)?|\b(?:{_NUMBER_WORDS})|\b(?:en|ei|ein|én|éin)(?=\s+gang))\s+(?:[\w-]+\s+){{0,3}}?"
+    rf"|(?:\d+(?:\s*[–-]\s*\d+)?|\b(?:{_NUMBER_WORDS})|\b(?:en|ei|ein|én|éin)(?=\s+g[ao]ng))\s+(?:[\w-]+\s+){{0,3}}?"
     rf"(?:i|per|pr\.|om|i løpet av)\s+(?:året|månaden|måneden|uken|uka|veka|døgnet|dagen|semesteret|halvåret|"
     r"kvartalet|skoleåret|studieåret|helga|helgen)\b"
     r"|\b(?:daglig|dagleg|ukentlig|vekentleg|månedlig|månadleg|årlig|årleg|kvartalsvis|halvårlig|halvårleg)\b",
