@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from kb.access import LOCAL_ADMIN, SIGN_IN_FAILED, User, UserDirectory, UserView
-from kb.answer import ask
+from kb.answer import ask, retrieve
 from kb.base import KnowledgeBase
 from kb.cli import cli
 from kb.config import Settings
@@ -381,3 +381,15 @@ def test_the_audit_log_records_every_change_with_who_made_it(network: KnowledgeB
     report = kari.ingest_uploads()
     assert report.added == ["Sarpsborg/erfaringer/annen.md"]
     assert "Sarpsborg/erfaringer/ny-rutine.md" not in {d.source for d in network.documents()}
+
+
+def test_an_answer_points_only_to_other_municipalities_documents_the_user_may_read(network: KnowledgeBase) -> None:
+    # A question about one municipality whose topics another municipality's document is titled with is refused and
+    # points to that document (kb.answer.select.elsewhere): never to an internal document the user may not read.
+    question = "Hvordan har Sarpsborg jobbet med lønnsforhandlinger for lærlinger?"
+    assert RADE_INTERN in {h.source for h in retrieve(network, question).elsewhere}  # all of it: the admin's view
+    kari = UserView(network, KARI)
+    assert RADE_INTERN not in {h.source for h in retrieve(kari, question).elsewhere}
+    answer = ask(kari, question, generator=False)
+    shown = {c.source for c in (*answer.citations, *answer.related)}
+    assert RADE_INTERN not in shown and RADE_SECRET not in answer.text and "18 000" not in answer.text
