@@ -439,12 +439,7 @@ def _missing_text(retrieved: Retrieved, related: Sequence[Citation], shown: Sequ
     `shown`: sentences the answer already quotes (another part of the question), not repeated as look-alikes.
     """
     asked = retrieved.asked
-    what = _WHAT.get(_kind(asked), "svaret") + " du spør etter"
-    if retrieved.scope:
-        what += " for " + " og ".join(retrieved.scope)
-    if asked and asked.years:
-        what += " i " + " og ".join(asked.years)
-    lines = [f"Fant ikke {what} i erfaringsbanken."]
+    lines = [_not_found_line(retrieved)]
     nearest = retrieved.nearest
     if nearest is not None and not _repeats(nearest.span, shown):
         hit = nearest.span.hit
@@ -466,10 +461,28 @@ def _missing_text(retrieved: Retrieved, related: Sequence[Citation], shown: Sequ
             lines.append(
                 f"Beste treff {_why_not(likeliest, asked)}: «{likeliest.span.display}» ({hit.title or hit.source})."
             )
-    if related:
-        lines.append(f"\n{RELATED_HEADING}:")
-        lines += [f"- {c.title or c.source} ({c.municipality or 'ukjent'}) – {c.source}" for c in related]
-    return "\n".join(lines)
+    return "\n".join([*lines, *_related_lines(related)])
+
+
+def _not_found_line(retrieved: Retrieved) -> str:
+    """«Fant ikke tallet du spør etter for Halden i 2024 i erfaringsbanken.»: what was looked for, and where."""
+    asked = retrieved.asked
+    what = _WHAT.get(_kind(asked), "svaret") + " du spør etter"
+    if retrieved.scope:
+        what += " for " + " og ".join(retrieved.scope)
+    if asked and asked.years:
+        what += " i " + " og ".join(asked.years)
+    return f"Fant ikke {what} i erfaringsbanken."
+
+
+def _related_lines(related: Sequence[Citation]) -> list[str]:
+    """The «Kanskje relevant» list of a refusal, a line per document (none when there is none)."""
+    if not related:
+        return []
+    return [
+        f"\n{RELATED_HEADING}:",
+        *(f"- {c.title or c.source} ({c.municipality or 'ukjent'}) – {c.source}" for c in related),
+    ]
 
 
 def _sections(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
@@ -511,15 +524,13 @@ def _elsewhere_text(retrieved: Retrieved, related: Sequence[Citation]) -> str:
     """«Fant ikke … for Fredrikstad …», what the documents from there do not name, and who has it."""
     words = dict.fromkeys(w for w in re.findall(r"[\wæøåÆØÅ-]+", retrieved.question) if _stems(w) & retrieved.topics)
     where = " og ".join(retrieved.scope)
-    lines = [_missing_text(retrieved, ()).splitlines()[0]]
+    first = _not_found_line(retrieved)
     if words:
         named = " og ".join(f"«{w}»" for w in words)
-        lines[0] += f" Det nærmeste som finnes fra {where}, nevner ikke {named}."
+        first += f" Det nærmeste som finnes fra {where}, nevner ikke {named}."
     others = dict.fromkeys(hit.municipality for hit in retrieved.elsewhere)
-    lines.append(f"{' og '.join(others)} har erfaring med det (først under «{RELATED_HEADING}»).")
-    lines.append(f"\n{RELATED_HEADING}:")
-    lines += [f"- {c.title or c.source} ({c.municipality or 'ukjent'}) – {c.source}" for c in related]
-    return "\n".join(lines)
+    told = f"{' og '.join(others)} har erfaring med det (først under «{RELATED_HEADING}»)."
+    return "\n".join([first, told, *_related_lines(related)])
 
 
 def _spans(retrieved: Retrieved, cands: Sequence[Candidate]) -> list[Span]:
@@ -576,18 +587,22 @@ def compose_parts(parts: Sequence[Retrieved]) -> Answer:
     A part the base does not answer gets its «Fant ikke …» line after them; when no part is answered, the answer
     is the first part's refusal.
     """
-    answered = [r for r in parts if r.answered and _tells_topics(r, _sections(r))]
-    if len(parts) == 1 or not answered:
+    if len(parts) == 1:
+        return compose(parts[0])
+    # Each answered part's sentences, once: a part whose answer does not name its topics is not answered (`compose`).
+    sections = {id(r): _sections(r) for r in parts if r.answered}
+    told = {id(r) for r in parts if id(r) in sections and _tells_topics(r, sections[id(r)])}
+    if not told:
         return compose(parts[0])
     by_name: dict[str, list[Span]] = {}
     lead: dict[str, str] = {}  # the role a municipality's sentences open with
     missing: list[str] = []
     absent = []
     for retrieved in parts:
-        if not any(retrieved is r for r in answered):
+        if id(retrieved) not in told:
             absent.append(retrieved)
             continue
-        for name, cands in _sections(retrieved):
+        for name, cands in sections[id(retrieved)]:
             chosen = by_name.setdefault(name, [])
             for span in _spans(retrieved, cands):
                 if not _repeats(span, [s for spans in by_name.values() for s in spans]):
