@@ -73,6 +73,11 @@ class Hit:
         """Nearest heading above the chunk."""
         return str(self.metadata.get("heading", ""))
 
+    @property
+    def chunk_index(self) -> int:
+        """The chunk's position in its document (0 = the first)."""
+        return int(self.metadata.get("chunk_index", 0) or 0)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape other tools rely on."""
         return {

@@ -63,7 +63,7 @@ class Span:
     @property
     def order(self) -> tuple[int, int, int]:
         """Reading order: document rank, then chunk position in the document, then offset."""
-        return (self.rank, int(self.hit.metadata.get("chunk_index", 0) or 0), self.start)
+        return (self.rank, self.hit.chunk_index, self.start)
 
     @property
     def text(self) -> str:
@@ -255,14 +255,14 @@ def is_action(span: Span) -> bool:
 
 def title_line(span: Span) -> str:
     """The document's first line («# Samling …», marks stripped) when the sentence is in its first chunk, else ""."""
-    if int(span.hit.metadata.get("chunk_index", 0) or 0) != 0:
+    if span.hit.chunk_index != 0:
         return ""
     return span.hit.text.lstrip().split("\n", 1)[0].strip().lstrip("#").strip()
 
 
 def in_head(span: Span) -> bool:
     """Whether the sentence stands in the document's head: its first chunk, under no heading but the title."""
-    if int(span.hit.metadata.get("chunk_index", 0) or 0) != 0:
+    if span.hit.chunk_index != 0:
         return False
     heading = heading_above(span.hit.text, span.start, "")
     return not heading or heading == title_line(span)
