@@ -281,8 +281,68 @@ def new_items(asks: str, sentence: str, question: str, unit: str = "", counted: 
 
 
 def asked_items(asked: Question, sentence: str) -> tuple[str, ...]:
-    """`new_items` for what a read question asks: its type, unit and counted noun."""
+    """`new_items` for what a read question asks: its type, unit and counted noun; a change only in a change."""
+    if asked.change and not reports_change(sentence):
+        return ()
     return new_items(asked.asks, sentence, asked.text, asked.unit, asked.counted)
+
+
+# Words before and after the asked noun within which its name stands: an apposition or a clause about it
+# («programmet «Lede i Østfold»», «turnusmodulen i Gat», «Venus er den andre planeten»).
+NAME_REACH = 5
+# A sentence that gives a name by a naming verb: «Studiet av ordspråk kalles parømiologi».
+_NAMES_IT = re.compile(
+    r"\b(?:heter|heiter|het|hette|kalles|kallast|kalt|kalla|kjent som|med navnet|med namnet|fikk navnet|fekk namnet)\b",
+    re.IGNORECASE,
+)
+
+
+def _same_noun(asked: str, word: str) -> bool:
+    """Whether two stems are the same noun: equal, or one inflection away («program», «programm»)."""
+    if word == asked:
+        return True
+    return min(len(asked), len(word)) >= 5 and abs(len(word) - len(asked)) <= 2 and word.startswith(asked[:-2])
+
+
+def unnamed(sentence: str, noun: str, question: str, lowercase: frozenset[str] = frozenset()) -> bool:
+    """Whether a sentence speaks of the noun a name question asks about, but with no name by it.
+
+    «Ledere deltar i et regionalt lederutviklingsprogram …» tells that a programme exists, not what it is called;
+    «Språkstigen er kommunens program …» names it. A name is «quoted» text, an acronym, a figure after the noun
+    («Europavei 6»), or a capitalised word the question does not already say (after a colon too: «filmene …:
+    Et nytt håp, …»), a sentence's first one only when the text read never writes it in lower case
+    (`lowercase`): «Språkstigen», not «Ledere». A compound that ends in the noun names its kind
+    («utviklingssamtale» to «Hvilken samtale …?»), and a naming verb names it («… kalles parømiologi»).
+    """
+    if _NAMES_IT.search(sentence):
+        return False
+    asked = _spelled(noun)
+    known = _lower_words(question)
+    words = list(_WORD.finditer(sentence))
+    at = []
+    for i, word in enumerate(words):
+        stems = _spelled(word.group(0))
+        if any(_same_noun(a, s) for a in asked for s in stems):
+            at.append(i)
+        elif any(len(a) >= 4 and s.endswith(a) for a in asked for s in stems) and word.group(0).lower() not in known:
+            return False  # a compound of the noun: «utviklingssamtale», «trondheimsklubben»
+    if not at:
+        return False
+    for i in at:
+        near = words[max(i - NAME_REACH, 0) : i + NAME_REACH + 1]
+        start, end = near[0].start(), near[-1].end()
+        found = [m.group(1) for m in _QUOTED.finditer(sentence) if start - 2 <= m.start() <= end]
+        found += [m.group(0) for m in _ACRONYM.finditer(sentence, start, end)]
+        if i + 1 < len(words) and words[i + 1].group(0).isdigit():
+            found.append(words[i + 1].group(0))
+        for w in near:
+            before = sentence[: w.start()].rstrip()
+            opens = not before or before.endswith((".", "!", "?"))
+            if w.group(0)[0].isupper() and (not opens or w.group(0).lower() not in lowercase):
+                found.append(w.group(0))
+        if any(not _lower_words(name) <= known for name in found):
+            return False
+    return True
 
 
 # A sentence that states a goal or a plan, not what happened: it does not answer what was done or achieved.
@@ -347,6 +407,20 @@ _CHANGE = re.compile(
     r"gjekk ned|gikk opp|gjekk opp|ble redusert|vart redusert|halvert\w*|doblet|dobla)\b",
     re.IGNORECASE,
 )
+# NOTE: a change in the perfect tense («har gått ned fra 24 prosent i 2022 til 11 prosent i 2024», «har økt»)
+# answers a question about how much something changed, but is no result role: «økt», «redusert» are as often
+# adjectives («økt kompetanse», «40 prosent redusert arbeidstid»), and as roles they put «Sarpsborg delte at
+# avgangsalderen har økt …» into three answers about seniors on the own set.
+_PERFECT_CHANGE = re.compile(
+    r"\bfr[aå]\s+\S+(?:\s+\S+){0,3}\s+til\s+\S+|\b(?:økt|steget|sunket|minket|minka|gått (?:ned|opp)|"
+    r"(?:blitt|er) redusert|redusert med)\b",
+    re.IGNORECASE,
+)
+
+
+def reports_change(sentence: str) -> bool:
+    """Whether a sentence reports a change in figures («økte fra 38 til 52 prosent», «har falt 77 prosent»)."""
+    return bool(_CHANGE.search(sentence) or _PERFECT_CHANGE.search(sentence)) and bool(figures(sentence))
 
 
 def sentence_role(sentence: str, heading: str, stored: str = "") -> str:

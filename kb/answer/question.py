@@ -20,9 +20,10 @@ _COMPARE = re.compile(
     r"kva for kommunar|samanlikn\w*|skilnad\w*)\b",
     re.IGNORECASE,
 )
+# «er med», and the infinitive after a modal verb: «Kan alle kommuner i Østfold være med i nettverket?»
 _MEMBERSHIP = re.compile(
-    r"\b(?:er|blir|vert|kan bli|ble|vart) (?:med|medlem\w*)\b.{0,30}\bnettverk"
-    r"|\bmedlem\w* (?:i|av) (?:lærings)?nettverk|\b(?:deltar|deltek) i (?:lærings)?nettverk",
+    r"\b(?:er|blir|vert|kan bli|ble|vart|være|vere|bli) (?:med|medlem\w*)\b.{0,30}\bnettverk"
+    r"|\bmedlem\w* (?:i|av) (?:lærings)?nettverk|\b(?:deltar|deltek|delta) i (?:lærings)?nettverk",
     re.IGNORECASE,
 )
 _NETWORK_WORDS = re.compile(r"samling|nettverk", re.IGNORECASE)
@@ -230,6 +231,8 @@ class Question:
     counted: str = ""  # what «hvor mange …» counts («lærlinger»): the figure must count that
     contact: bool = False  # asks whom to contact («Hvem kan jeg kontakte om …?»): a case's byline answers it
     agreed: bool = False  # asks what a session agreed («Hva ble avtalt …?»): the actions its notes list answer it
+    change: bool = False  # asks how much something changed («hvor mye gikk avgangen ned?»): a change answers it
+    name_of: str = ""  # the noun a name question asks the name of («Hva heter programmet …?» -> «programmet»)
 
     @property
     def typed(self) -> bool:
@@ -358,6 +361,16 @@ _DATE_UNITS = (
     (YEAR, re.compile(r"\b(?:hvilket år|kva år|årstal\w*|hvilke år)\b", re.IGNORECASE)),
     (DURATION, re.compile(r"\b(?:hvor|kor) (?:lenge|lang tid)\b|\bvarighet\w*", re.IGNORECASE)),
     (FREQUENCY, re.compile(r"\b(?:hvor|kor) ofte\b", re.IGNORECASE)),
+)
+# «Hvor mye gikk avgangen ned …?», «Kor mykje auka delen …?», «Hvor mye har aksjen falt?»: a figure question
+# about a change, which a level alone («I 2022 sluttet 24 prosent») does not answer. The verb, in any tense, may
+# stand apart from its particle («gikk avgangen blant nytilsatte ned»).
+_ASKED_CHANGE = re.compile(
+    r"\b(?:hvor|kor) (?:mye|mykje|mange|stor|store|stort)\b.*?(?:"
+    r"\b(?:økte|økt|øke|auka|auke|steg|steget|stige|stege|sank|sunket|søkk|falt|falle|fall|minket|minke|minka|"
+    r"redusert|redusere|halvert|doblet|dobla)\b"
+    r"|\b(?:gikk|gjekk|gått|gå|gjenge)\b.*\b(?:ned|opp)\b)",
+    re.IGNORECASE,
 )
 _PLAN = re.compile(
     r"\b(?:skal|skulle|vil|planlegg\w*|plan\w*|mål\w*|ambisjon\w*|innen|forventer|forventa|budsjett\w*)\b",
@@ -504,6 +517,26 @@ def with_antecedent(part: str, antecedent: str) -> str:
     return _PRONOUN_SUBJECT.sub(lambda m: f"{m.group(1)}{antecedent}{m.group(2)}", part)
 
 
+# The noun whose name is asked: after «hva heter» the first noun in the definite form («Hva heter det regionale
+# lederutviklingsprogrammet …?»: adjectives there end in -e), after «hvilken/hvilket» the word that follows
+# («Hvilken plattform …?», «Hvilken samtale …?»).
+_WORDS = re.compile(r"[\wæøåÆØÅ-]+")
+_NAMING = re.compile(r"\b(?:hva|kva) (?:heter|heiter|het|hette|kalles|kallast)\s+(.*)", re.IGNORECASE)
+_WHICH_NAME = re.compile(rf"\b{_WHICH_ONE}\s+(.*)", re.IGNORECASE)
+_DEFINITE_NOUN = ("en", "et", "ene", "a")
+_ARTICLES = frozenset({"den", "det", "de", "dei", "denne", "dette", "en", "ei", "et", "ein", "eit"})
+
+
+def named_noun(question: str) -> str:
+    """The noun a name question asks the name of, "" when it names none («Hvem …?», «Hva heter hun?»)."""
+    naming = _NAMING.search(question)
+    if naming:
+        nouns = (w for w in _WORDS.findall(naming.group(1))[:5] if w.lower() not in _ARTICLES and len(w) > 3)
+        return next((w for w in nouns if w.lower().endswith(_DEFINITE_NOUN)), "")
+    which = _WHICH_NAME.search(question)
+    return next(iter(_WORDS.findall(which.group(1))), "") if which else ""
+
+
 def read_question(question: str, municipalities: Iterable[str] = ()) -> Question:
     """Analyse a question: its answer type and unit, the years and names it asks about, whether it compares."""
     asks = asked_type(question)
@@ -527,4 +560,6 @@ def read_question(question: str, municipalities: Iterable[str] = ()) -> Question
         counted=counted_noun(question) if unit == COUNT else "",
         contact=bool(_CONTACT.search(question)),
         agreed=asks in (OVERVIEW, MEASURE) and bool(_AGREED.search(question)),
+        change=asks == FIGURE and bool(_ASKED_CHANGE.search(question)),
+        name_of=named_noun(question) if asks == NAME else "",
     )
