@@ -21,7 +21,7 @@ from kb.answer.question import (
     read_question,
 )
 from kb.answer.score import Candidate
-from kb.answer.select import Retrieved, named_field, named_session, topic_words
+from kb.answer.select import Retrieved, named_field, named_session, shares_word, topic_words
 from kb.answer.sentences import LIST_WORDS, Span, asks_heading, sentence_spans
 from kb.types import RELATED_HEADING, Filters, Hit
 from tests.conftest import write
@@ -1400,3 +1400,81 @@ def test_a_section_headed_by_the_question_asked_answers_it(make_kb, corpus: Path
     assert not asks_heading("Hvem er medlem?", "Hvem er med?") and not asks_heading("Hva nå?", "Hva nå?")
     assert asks_heading("Hvordan søker jeg om tilskudd?", "Slik søker du")  # a heading that tells how, too
     assert not asks_heading("Hvordan søker jeg?", "Søknaden sendes til HR.")  # no question, no «Slik»
+
+
+def test_a_result_question_is_not_answered_by_results_about_something_else(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    # «hva kom ut av hospiteringen i kommunale sykehjem for tannhelsetjenesten?» got the county strategy's
+    # evaluation sentences («Indikatorene er …», «En midtveisevaluering gjennomføres høsten 2026.»): the hospitering
+    # is only planned, and no result names it or the sykehjem a document is titled with.
+    write(
+        corpus,
+        "Østfold fylkeskommune/strategier/tannhelse.md",
+        """
+        # Hospitering i sykehjem for tannhelsetjenesten
+
+        ## Plan
+
+        Tannlegene skal hospitere i kommunale sykehjem fra høsten 2026, to dager hver.
+        """,
+    )
+    write(
+        corpus,
+        "Østfold fylkeskommune/strategier/kompetansestrategi.md",
+        """
+        # Kompetansestrategi for Østfold fylkeskommune
+
+        ## Resultater
+
+        Gjennomføringsgraden av tiltakene kom ut bedre enn ventet og økte fra 11 av 17 til 19 av 22.
+        Andelen yrkesfaglærere med PPU økte fra 61 til 70 prosent.
+        """,
+    )
+    write(
+        corpus,
+        "Rakkestad/erfaringer/lærlingsatsingen.md",
+        """
+        # Flere lærlinger i Rakkestad
+
+        ## Resultater
+
+        Antall lærlinger økte fra 6 i 2021 til 11 i 2024, og ni av ti besto fagprøven.
+        """,
+    )
+    kb = make_kb()
+    kb.ingest([corpus])
+    answer = ask(kb, "Hva kom ut av hospiteringen i sykehjem for tannhelsetjenesten?", generator=False)
+    assert not answer.answered and answer.text.startswith("Fant ikke resultatet du spør etter")
+    assert "19 av 22" not in answer.text
+    # a result that names the topic (here in its document's title) answers
+    question = "Hvordan gikk det med antall lærlinger i Rakkestad?"
+    assert retrieve(kb, question).topics  # «lærling», which the case's title holds
+    # a compound holds its last word: «Pilotsamling 1» is about «samlingene»
+    assert shares_word(frozenset({"samling"}), "Pilotsamling 1: Metoder")
+    assert not shares_word(frozenset({"samling"}), "Samlet inn")
+    answer = ask(kb, question, generator=False)
+    assert answer.answered and "Antall lærlinger økte fra 6 i 2021 til 11 i 2024" in answer.text
+
+
+def test_how_much_something_changed_is_answered_by_the_change(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    # «hvor mye gikk avgangen blant nytilsatte ned …?» opened with «I 2022 sluttet 24 prosent …» and cost figures
+    write(
+        corpus,
+        "Råde/erfaringer/introduksjon.md",
+        """
+        # Ny i Råde – introduksjon av nyansatte
+
+        ## Utfordringen
+
+        I 2022 sluttet 24 prosent av de nyansatte i Råde kommune i løpet av det første året.
+        Hver ny rekruttering kostet kommunen mellom 80 000 og 150 000 kroner.
+
+        ## Resultater
+
+        Andelen som slutter det første året, har gått ned fra 24 prosent i 2022 til 11 prosent i 2024.
+        """,
+    )
+    kb = make_kb()
+    kb.ingest([corpus])
+    answer = ask(kb, "Hvor mye gikk avgangen blant de nyansatte i Råde kommune ned?", generator=False)
+    assert answer.answered
+    assert answer.text.splitlines()[1].startswith("- Andelen som slutter det første året, har gått ned")

@@ -14,6 +14,7 @@ from kb.answer.facts import (
     mentions_year,
     names,
     new_items,
+    reports_change,
     sentence_role,
     states_day,
     unnamed,
@@ -398,20 +399,28 @@ def test_asking_to_be_a_member_is_no_comparison_in_the_infinitive_either() -> No
     assert is_comparison("Hvordan har kommunene jobbet med heltid?")
 
 
+def test_what_something_showed_asks_a_result() -> None:
+    # «Hva viste den nye kompetansekartleggingen … høsten 2025?» was an overview and got the plan to repeat it
+    assert read_question("Hva viste den nye kompetansekartleggingen i Fredrikstad høsten 2025?").asks == RESULT
+    assert read_question("Kva viste undersøkinga?").asks == RESULT
+    assert read_question("Hva viste seg å være vanskeligst?").asks == RESULT
+
+
 def test_how_much_something_changed_is_answered_by_a_change_not_a_level() -> None:
     # «hvor mye gikk avgangen blant nytilsatte ned …?» opened with «I 2022 sluttet 24 prosent …», a level; the
     # answer «har gått ned fra 24 prosent i 2022 til 11 prosent i 2024» was the sixteenth likeliest sentence.
     asked = read_question("hvor mye gikk avgangen blant nytilsatte ned etter introduksjonsprogrammet?")
     assert (asked.asks, asked.change) == (FIGURE, True)
-    assert asked_items(asked, "I 2022 sluttet 24 prosent av de nyansatte i løpet av det første året.") == ()
-    change = "Andelen som slutter det første året, har gått ned fra 24 prosent i 2022 til 11 prosent i 2024."
-    assert asked_items(asked, change) == ("24", "11")
+    level = "I 2022 sluttet 24 prosent av de nyansatte i løpet av det første året."
+    change = "Andelen som slutter, har gått ned fra 24 prosent i 2022 til 11 prosent i 2024."
+    assert asked_items(asked, level) == () and asked_items(asked, change) == ("24", "11")
+    assert reports_change("Aksjen har falt 77 prosent på tre år.")
+    assert not reports_change("Avgangen har gått ned.")  # no figure, no answer to «hvor mye»
     for question in ("Kor mykje auka heiltidsdelen?", "Hvor mye har aksjen falt de siste tre årene?"):
         assert read_question(question).change
-    assert asked_items(read_question("Hvor mye har aksjen falt?"), "Aksjen har falt 77 prosent på tre år.")
-    # a level question is no change question, and a goal to reduce is no reported change
-    assert not read_question("Hvor mye var sykefraværet i 2023?").change
-    assert sentence_role("Sykefraværet skal reduseres fra 10 til 8 prosent innen 2027.", "") != "result"
+    assert not read_question("Hvor mye var sykefraværet i 2023?").change  # a level question
+    # the perfect tense reports a change to a change question, but gives no result role («økt kompetanse»)
+    assert sentence_role("Andelen har økt til 52 prosent med økt kompetanse.", "") != "result"
 
 
 def test_a_name_question_is_not_answered_by_a_sentence_that_names_the_thing_without_its_name() -> None:

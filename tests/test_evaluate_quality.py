@@ -110,8 +110,12 @@ def test_documents_from_new_municipalities_in_a_flat_folder(
     retrieval = ev.evaluate(kb, ev.load_questions(folder / "questions.jsonl"), ("hybrid",))
     assert retrieval["modes"]["hybrid"]["overall"]["recall@5"] >= 0.95  # measured 1.000
     result = evaluate_answers(kb, load_questions([folder / "questions.jsonl"]))
-    assert result["answered"] >= 0.95  # measured 0.958 (23 of 24)
+    # measured 0.917 (22 of 24). nye-26 («Kor mykje gjekk sjukefråværet ned då sjukeheimen prøvde lange
+    # helgevakter?») is refused since a change question needs a reported change (round fifteen): the case that has
+    # «Sykefraværet gikk ned fra 10,2 til 8,7 prosent» is the search's third document and is not read, and the
+    # «answer» before was Hvaler's apprentices. 0.958 before.
+    assert result["answered"] >= 0.9
     assert result["refused"] >= 0.85  # measured 0.875 (7 of 8); 0.750 before #18, 0.375 before the text named it
-    assert result["facts"] >= 0.64  # target 0.75; measured 0.667, as `kb eval --answers` (with the reader)
+    assert result["facts"] >= 0.74  # target 0.75; measured 0.750, as `kb eval --answers` (with the reader)
     assert result["how_leads"] >= 0.85  # target 0.90; measured 1.000 (8 of 8); 0.875 before comparisons told cases
     assert result["verbatim"] == 1.0

@@ -198,7 +198,7 @@ _ASKS = (
             r"|\b(?:resultat\w*|effekt\w*) av\b|\b(?:hvilke|kva for)\w* (?:resultat|effekt)\w*"
             r"|\bvirke(?:t|de)?\b|\bvirka\b|\bfunger\w*|\bhjalp\b|\bhjelpte\b|\bkom (?:det )?ut av\b"
             r"|\butfall\w*|\bgikk det\b|\blyktes\b|\blukkast\b|\bførte (?:det )?til\b|\bgav (?:det )?\b|\boppnådd\w*"
-            r"|\bendret (?:seg|det)\b|\bbetydning\b",
+            r"|\bendret (?:seg|det)\b|\bbetydning\b|\b(?:hva|kva) viste\b",
             re.IGNORECASE,
         ),
     ),
