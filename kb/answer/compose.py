@@ -433,11 +433,10 @@ def _why_not(cand: Candidate, asked: Question | None) -> str:
     return "svarer kanskje ikke på spørsmålet"
 
 
-def _missing_text(retrieved: Retrieved, related: Sequence[Citation], shown: Sequence[Span] = (), told: str = "") -> str:
+def _missing_text(retrieved: Retrieved, related: Sequence[Citation], shown: Sequence[Span] = ()) -> str:
     """«Fant ikke tallet … i erfaringsbanken.», a look-alike for another year, and the closest documents.
 
-    `shown`: sentences the answer already quotes (another part of the question), not repeated as look-alikes;
-    `told`: a line before the documents (`_who_has_it`).
+    `shown`: sentences the answer already quotes (another part of the question), not repeated as look-alikes.
     """
     asked = retrieved.asked
     lines = [_not_found_line(retrieved)]
@@ -462,7 +461,7 @@ def _missing_text(retrieved: Retrieved, related: Sequence[Citation], shown: Sequ
             lines.append(
                 f"Beste treff {_why_not(likeliest, asked)}: «{likeliest.span.display}» ({hit.title or hit.source})."
             )
-    return "\n".join([*lines, *([told] if told else []), *_related_lines(related)])
+    return "\n".join([*lines, *_related_lines(related)])
 
 
 def _not_found_line(retrieved: Retrieved) -> str:
@@ -529,13 +528,9 @@ def _elsewhere_text(retrieved: Retrieved, related: Sequence[Citation]) -> str:
     if words:
         named = " og ".join(f"«{w}»" for w in words)
         first += f" Det nærmeste som finnes fra {where}, nevner ikke {named}."
-    return "\n".join([first, _who_has_it(retrieved), *_related_lines(related)])
-
-
-def _who_has_it(retrieved: Retrieved) -> str:
-    """«Råde har erfaring med det (først under «Kanskje relevant»).», or "" when no other municipality is titled so."""
     others = dict.fromkeys(hit.municipality for hit in retrieved.elsewhere)
-    return f"{' og '.join(others)} har erfaring med det (først under «{RELATED_HEADING}»)." if others else ""
+    told = f"{' og '.join(others)} har erfaring med det (først under «{RELATED_HEADING}»)."
+    return "\n".join([first, told, *_related_lines(related)])
 
 
 def _spans(retrieved: Retrieved, cands: Sequence[Candidate]) -> list[Span]:
@@ -557,9 +552,9 @@ def compose(retrieved: Retrieved) -> Answer:
     if not retrieved.on_topic:
         text = _absent_text(retrieved) if retrieved.absent else NOT_FOUND
         return Answer(text=text, citations=(), answered=False, mode="extractive", asks=asks)
-    if not retrieved.found:  # and when another municipality's documents are titled with the topics, who has it
-        related = _related(retrieved, first=retrieved.elsewhere)
-        return _refusal(_missing_text(retrieved, related, told=_who_has_it(retrieved)), related, asks)
+    if not retrieved.found:
+        related = _related(retrieved)
+        return _refusal(_missing_text(retrieved, related), related, asks)
     sections = _sections(retrieved)
     if not _tells_topics(retrieved, sections):
         related = _related(retrieved, first=retrieved.elsewhere)
