@@ -37,6 +37,7 @@ from kb.answer.question import (
     session_asked,
     what_is_asked_about,
     with_antecedent,
+    without_result_words,
 )
 from kb.answer.sentences import is_action, sentence_spans
 from kb.types import Hit
@@ -397,6 +398,20 @@ def test_asking_to_be_a_member_is_no_comparison_in_the_infinitive_either() -> No
     assert not is_comparison("Kan andre kommuner bli medlem i nettverket?")
     assert not is_comparison("Kan kommunane vere med i nettverket?")
     assert is_comparison("Hvordan har kommunene jobbet med heltid?")
+
+
+def test_the_words_that_ask_for_a_result_are_not_what_it_is_about() -> None:
+    # «hvilke kommuner har brukt Fagbrev på jobb, og hvordan gikk det?» took «Sykefraværet i barnehagene gikk ned …»
+    # as a result of what was asked: it says «gikk».
+    assert without_result_words("hvordan gikk det med Fagbrev på jobb?").split() == [
+        "hvordan",
+        "med",
+        "Fagbrev",
+        "på",
+        "jobb?",
+    ]
+    assert "hospiteringen" in without_result_words("hva kom ut av hospiteringen?")
+    assert "resultatet" not in without_result_words("Hva ble resultatet av «Tett på»?")
 
 
 def test_what_something_showed_asks_a_result() -> None:

@@ -213,6 +213,7 @@ _ASKS = (
         ),
     ),
 )
+_RESULT_ASKED = next(pattern for kind, pattern in _ASKS if kind == RESULT)
 _YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d{2}(?![\d.,]\d)")
 _SPAN_OF_YEARS = re.compile(r"-(?:tallet|talet|årene|åra)\b")  # «på 1900-tallet» asks about no one year
 
@@ -278,6 +279,11 @@ _QUANTITY_NOUN = re.compile(
     re.IGNORECASE,
 )
 _TIME_NOUN = re.compile(r"\b(?:dato(?:en)?|tidspunkt(?:et)?|frist(?:en)?)\b", re.IGNORECASE)
+
+
+def without_result_words(question: str) -> str:
+    """The question without the words that ask for a result («Hva ble resultatet av …», «hvordan gikk det»)."""
+    return _RESULT_ASKED.sub(" ", question)
 
 
 def asked_type(question: str) -> str:

@@ -35,6 +35,7 @@ from kb.answer.question import (
     read_question,
     session_asked,
     what_is_asked_about,
+    without_result_words,
 )
 from kb.answer.score import (
     Candidate,
@@ -143,7 +144,8 @@ class Retrieved:
     # The field of a session note's head that answers («Sted: …» where the session was, «Vertskap: …» who hosted it).
     head_field: re.Pattern[str] | None = None
     topics: frozenset[str] = frozenset()  # the question's stems that name a topic of the store (`topic_words`)
-    words: frozenset[str] = frozenset()  # the question's content stems in the store's spelling (`question_words`)
+    # The question's content stems in the store's spelling (`question_words`), without those asking for a result.
+    words: frozenset[str] = frozenset()
     # Passages from other municipalities' documents whose titles name every topic of a question about one
     # municipality (`elsewhere`): an answer from the named one that never names those topics is no answer.
     elsewhere: tuple[Hit, ...] = ()
@@ -478,7 +480,7 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
             asked=asked,
             answerable=min_answerable(kb, read=not comparison),
             topics=topic_words(kb, question, docs, ignore),
-            words=question_words(kb, question, ignore),
+            words=question_words(kb, without_result_words(question), ignore),
             headed=headed(question, candidates),
         )
 
