@@ -12,7 +12,6 @@ What the answer quotes follows what was asked (kb.answer.question):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -20,7 +19,7 @@ from ingest.roles import BACKGROUND, GOAL, LESSON
 from ingest.roles import MEASURE as MEASURE_ROLE
 from ingest.roles import RESULT as RESULT_ROLE
 from kb.answer.facts import asked_items
-from kb.answer.question import DATE, FIGURE, FREQUENCY, MEASURE, NAME, RESULT, Question, _stems
+from kb.answer.question import DATE, FIGURE, FREQUENCY, MEASURE, NAME, RESULT, WORD, Question, _stems
 from kb.answer.score import _NUMBER, Candidate
 from kb.answer.select import CASE, MAX_SECTIONS, MAX_SOURCES, SECONDARY, Retrieved
 from kb.answer.sentences import Span, sentence_spans
@@ -522,7 +521,7 @@ def _tells_topics(retrieved: Retrieved, sections: Sequence[tuple[str, list[Candi
 
 def _elsewhere_text(retrieved: Retrieved, related: Sequence[Citation]) -> str:
     """«Fant ikke … for Fredrikstad …», what the documents from there do not name, and who has it."""
-    words = dict.fromkeys(w for w in re.findall(r"[\wæøåÆØÅ-]+", retrieved.question) if _stems(w) & retrieved.topics)
+    words = dict.fromkeys(w for w in WORD.findall(retrieved.question) if _stems(w) & retrieved.topics)
     where = " og ".join(retrieved.scope)
     first = _not_found_line(retrieved)
     if words:

@@ -27,6 +27,7 @@ from kb.answer.question import (
     MONTH,
     NAME,
     SHARE,
+    WORD,
     YEAR,
     Question,
     past_verb_root,
@@ -88,11 +89,10 @@ _FREQUENCY = re.compile(
 _CAPITAL = re.compile(r"(?<=[\w,;:)–-] )[A-ZÆØÅ][\wæøåÆØÅ-]+(?:\s+[A-ZÆØÅ0-9][\wæøåÆØÅ-]*)*")
 _FIRST = re.compile(r"\W*([A-ZÆØÅ][\wæøåÆØÅ-]+)(?:\s+[A-ZÆØÅ][\wæøåÆØÅ-]*)*")
 _ACRONYM = re.compile(r"\b[A-ZÆØÅ]{2,}[\wÆØÅ-]*\b")
-_WORD = re.compile(r"[\wæøåÆØÅ-]+")
 
 
 def _lower_words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text)}
+    return {w.lower() for w in WORD.findall(text)}
 
 
 def _figure_matches(text: str) -> list[re.Match[str]]:
@@ -211,7 +211,7 @@ def counts_of(sentence: str, noun: str, within: int = 3) -> tuple[str, ...]:
     if root:  # «hvor mange sluttet …?»: the figures of a sentence that tells who did
         uses_verb = any(
             word.lower() == noun.lower() or any(stem.startswith(root) for stem in _spelled(word))
-            for word in _WORD.findall(sentence)
+            for word in WORD.findall(sentence)
         )
         if uses_verb:
             return figures(sentence)
@@ -221,7 +221,7 @@ def counts_of(sentence: str, noun: str, within: int = 3) -> tuple[str, ...]:
 
     def names_noun(text: str) -> bool:
         # a nynorsk text names a bokmål question's noun in its own spelling («4 900 innbyggjarar»)
-        return any(stem == target or stem.endswith(target) for word in _WORD.findall(text) for stem in _spelled(word))
+        return any(stem == target or stem.endswith(target) for word in WORD.findall(text) for stem in _spelled(word))
 
     named = names_noun(sentence)
     counting = next(
@@ -318,7 +318,7 @@ def unnamed(sentence: str, noun: str, question: str, lowercase: frozenset[str] =
         return False
     asked = _spelled(noun)
     known = _lower_words(question)
-    words = list(_WORD.finditer(sentence))
+    words = list(WORD.finditer(sentence))
     at = []
     for i, word in enumerate(words):
         stems = _spelled(word.group(0))

@@ -26,6 +26,8 @@ _MEMBERSHIP = re.compile(
     r"|\bmedlem\w* (?:i|av) (?:lærings)?nettverk|\b(?:deltar|deltek|delta) i (?:lærings)?nettverk",
     re.IGNORECASE,
 )
+# A word of a question or a sentence: letters, digits and hyphens («100-dagerssamtalen», «KS-Læring»).
+WORD = re.compile(r"[\wæøåÆØÅ-]+")
 _NETWORK_WORDS = re.compile(r"samling|nettverk", re.IGNORECASE)
 # «Hvem har ansvar for tiltakene …?» asks for a role or a person, not which municipalities have done something.
 _RESPONSIBLE = re.compile(r"\b(?:hvem|kven) (?:har|hadde|får|fikk|fekk|skal ha) (?:hoved)?ansvar", re.IGNORECASE)
@@ -526,7 +528,6 @@ def with_antecedent(part: str, antecedent: str) -> str:
 # The noun whose name is asked: after «hva heter» the first noun in the definite form («Hva heter det regionale
 # lederutviklingsprogrammet …?»: adjectives there end in -e), after «hvilken/hvilket» the word that follows
 # («Hvilken plattform …?», «Hvilken samtale …?»).
-_WORDS = re.compile(r"[\wæøåÆØÅ-]+")
 _NAMING = re.compile(r"\b(?:hva|kva) (?:heter|heiter|het|hette|kalles|kallast)\s+(.*)", re.IGNORECASE)
 _WHICH_NAME = re.compile(rf"\b{_WHICH_ONE}\s+(.*)", re.IGNORECASE)
 _DEFINITE_NOUN = ("en", "et", "ene", "a")
@@ -537,10 +538,10 @@ def named_noun(question: str) -> str:
     """The noun a name question asks the name of, "" when it names none («Hvem …?», «Hva heter hun?»)."""
     naming = _NAMING.search(question)
     if naming:
-        nouns = (w for w in _WORDS.findall(naming.group(1))[:5] if w.lower() not in _ARTICLES and len(w) > 3)
+        nouns = (w for w in WORD.findall(naming.group(1))[:5] if w.lower() not in _ARTICLES and len(w) > 3)
         return next((w for w in nouns if w.lower().endswith(_DEFINITE_NOUN)), "")
     which = _WHICH_NAME.search(question)
-    return next(iter(_WORDS.findall(which.group(1))), "") if which else ""
+    return next(iter(WORD.findall(which.group(1))), "") if which else ""
 
 
 def read_question(question: str, municipalities: Iterable[str] = ()) -> Question:

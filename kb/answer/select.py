@@ -25,6 +25,7 @@ from kb.answer.question import (
     OVERVIEW,
     RESULT,
     SESSION_WORDS,
+    WORD,
     Question,
     SessionAsked,
     _question_stems,
@@ -63,8 +64,6 @@ from kb.store.nynorsk import bokmål_forms
 from kb.types import Filters, Hit
 
 logger = logging.getLogger(__name__)
-
-_WORD = re.compile(r"[\wæøåÆØÅ-]+")
 
 # NOTE: the refusal threshold is calibrated, not guessed. The signal is `Retrieved.signal`: the best sentence's
 # relevance (cosine + KEYWORD_WEIGHT * IDF keyword overlap + NUMBER_BONUS) less NOVELTY_WEIGHT * the share of
@@ -242,7 +241,7 @@ class Retrieved:
     @cached_property
     def lowercase(self) -> frozenset[str]:
         """The words the sentences read write in lower case: a capitalised first word among them is no name."""
-        return frozenset(w for c in self.candidates for w in _WORD.findall(c.span.display) if w.islower())
+        return frozenset(w for c in self.candidates for w in WORD.findall(c.span.display) if w.islower())
 
     @property
     def actions(self) -> list[Candidate]:
