@@ -10,6 +10,7 @@ from kb.answer.facts import (
     asked_items,
     counts_of,
     dates,
+    figure_elsewhere,
     figures,
     mentions_year,
     names,
@@ -473,3 +474,24 @@ def test_a_name_question_is_not_answered_by_a_sentence_that_names_the_thing_with
     assert not unnamed("Europavei 6 går gjennom byen.", "europavei", "Hvilken europavei går gjennom Mosjøen?")
     # «Hva kalles en …?» asks for a term; no definite noun, so the rule stays out of it («Fedme er en …»)
     assert read_question("Hva kalles en medisinsk tilstand der kroppsfett har samlet seg?").name_of == ""
+
+
+def test_the_size_of_a_thing_is_not_the_figure_of_the_next_member_of_its_list() -> None:
+    # «Kor stort er rekrutteringstillegget for tannlegar …?» was answered by the amount of the student loan
+    # repayment, the next member of the list the recruitment bonus stands in (evalsets/naer-bom, naer-37).
+    asked = read_question("Kor stort er rekrutteringstillegget for tannlegar ved klinikkane utanfor byane?")
+    assert (asked.asks, asked.measured) == (FIGURE, "rekrutteringstillegget")
+    listed = (
+        "For klinikkene utenfor byene tilbyr fylkeskommunen rekrutteringstillegg, nedbetaling av studielån med "
+        "inntil 50 000 kroner per år i tre år og fleksible arbeidstidsordninger."
+    )
+    items = asked_items(asked, listed)
+    assert "50 000" in items and figure_elsewhere(listed, asked.measured, items)
+    told = "Rekrutteringstillegget er 50 000 kroner i året for tannleger ved klinikkene utenfor byene."
+    assert not figure_elsewhere(told, asked.measured, asked_items(asked, told))
+    # a noun that goes on in its part, or whose figure opens the next part, keeps the figure (NorQuAD)
+    area = "Byene har øket Oslos areal fra å omfatte Kvadraturen i 1624, mindre enn en kvadratkilometer, til 454."
+    assert not figure_elsewhere(area, "areal", ("454",))
+    assert not figure_elsewhere("Han arvet formuen, 5 milliarder kroner, i 2010.", "formuen", ("5 milliarder kroner",))
+    assert read_question("Hva koster kurset for nye ledere?").measured == "kurset"
+    assert read_question("Hvor mange lærlinger har Halden?").measured == ""  # a count: facts.counts_of

@@ -287,6 +287,36 @@ def asked_items(asked: Question, sentence: str) -> tuple[str, ...]:
     return new_items(asked.asks, sentence, asked.text, asked.unit, asked.counted)
 
 
+# The parts of a sentence that a list or a clause sets apart.
+_CLAUSE = re.compile(r"[^,;:–]+")
+
+
+def figure_elsewhere(sentence: str, noun: str, items: tuple[str, ...]) -> bool:
+    """Whether a sentence lists the measured noun as a member of its own and its figures belong to other members.
+
+    «… tilbyr fylkeskommunen rekrutteringstillegg, nedbetaling av studielån med inntil 50 000 kroner …» gives
+    no size of the recruitment bonus. A noun that goes on in its part («… areal fra å omfatte Kvadraturen i 1624,
+    mindre enn en kvadratkilometer») or is followed by its figure («formuen, 5 milliarder kroner») keeps them.
+    """
+    asked = _spelled(noun)
+
+    def names_noun(word: str) -> bool:
+        return any(_same_noun(a, s) for a in asked for s in _spelled(word))
+
+    parts = _CLAUSE.findall(sentence)
+    listed = False
+    for i, part in enumerate(parts):
+        part_words = WORD.findall(part)
+        if not any(names_noun(w) for w in part_words):
+            continue
+        if any(item in part for item in items) or not names_noun(part_words[-1]) or i + 1 == len(parts):
+            return False
+        if any(item.split()[0] in parts[i + 1].split()[:2] for item in items):
+            return False  # an apposition: the figure opens the next part
+        listed = True
+    return listed
+
+
 # Words before and after the asked noun within which its name stands: an apposition or a clause about it
 # («programmet «Lede i Østfold»», «turnusmodulen i Gat», «Venus er den andre planeten»).
 NAME_REACH = 5

@@ -236,6 +236,7 @@ class Question:
     agreed: bool = False  # asks what a session agreed («Hva ble avtalt …?»): the actions its notes list answer it
     change: bool = False  # asks how much something changed («hvor mye gikk avgangen ned?»): a change answers it
     name_of: str = ""  # the noun a name question asks the name of («Hva heter programmet …?» -> «programmet»)
+    measured: str = ""  # what «hvor stor er …», «hva koster …» asks the size of: its figure must stand by it
 
     @property
     def typed(self) -> bool:
@@ -436,6 +437,22 @@ def counted_noun(question: str) -> str:
     return word
 
 
+# «Kor stort er rekrutteringstillegget …?», «Hva koster kurset?»: the thing whose size or price is asked.
+_MEASURED = re.compile(
+    r"\b(?:hvor|kor)\s+(?:stor|stort|store|høy|høyt|høg|høgt|lang|langt|mye|mykje|dyr|dyrt)\s+"
+    r"(?:er|var|blir|ble|blei|vart|vert)\s+(?:det\s+|den\s+|de\s+|dei\s+)?([\wæøå-]+)"
+    r"|\b(?:hva|kva)\s+(?:koster|kostar|kostet|kosta)\s+(?:det\s+|den\s+)?([\wæøå-]+)",
+    re.IGNORECASE,
+)
+
+
+def measured_noun(question: str) -> str:
+    """The noun whose size or price a question asks («Hvor stor er tomta …?» -> «tomta»), "" when none follows."""
+    match = _MEASURED.search(question)
+    word = (match.group(1) or match.group(2)).lower() if match else ""
+    return word if words(word) and word not in _NOT_COUNTED else ""
+
+
 # Named things: «quoted» text, and capitalised words after the first (programmes, bodies, places).
 _QUOTED = re.compile(r"[«\"“]([^»\"”]{2,80})[»\"”]")
 _QUESTION_NAME = re.compile(r"(?<=[\w,;:)»–-] )[A-ZÆØÅ][\wæøåÆØÅ-]{2,}")  # not a second sentence's first word
@@ -569,4 +586,5 @@ def read_question(question: str, municipalities: Iterable[str] = ()) -> Question
         agreed=asks in (OVERVIEW, MEASURE) and bool(_AGREED.search(question)),
         change=asks == FIGURE and bool(_ASKED_CHANGE.search(question)),
         name_of=named_noun(question) if asks == NAME else "",
+        measured=measured_noun(question) if asks == FIGURE and unit != COUNT else "",
     )
