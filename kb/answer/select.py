@@ -165,15 +165,21 @@ class Retrieved:
         # words the note uses («Hva ble avtalt på samlingen om nærvær?» was told «Jeg fant ikke noe om dette»).
         return not self.absent and (self.signal >= self.threshold or bool(self.session))
 
-    @property
-    def evidence(self) -> list[Candidate]:
+    @cached_property
+    def evidence(self) -> tuple[Candidate, ...]:
         """The sentences that could hold what a typed or result question asks, best first (by `score`).
 
         A figure or date question needs a sentence holding a new item of that type (and unit), in a chunk the
         search found, about the year and the named things it asks about, and no goal unless it asks about one (a
         name question the same, without the item); a result question a sentence from a results section or
         reporting a change in figures. Other questions take every sentence that is close enough to the topic.
+        Found once per question part (`found`, the composition and the «fant ikke» lines all read it, and the
+        filters re-read each candidate's paragraph and heading, `_said_around`, or its words, `unnamed`).
         """
+        return tuple(self._evidence())
+
+    def _evidence(self) -> list[Candidate]:
+        """What `evidence` holds, found afresh."""
         asked = self.asked
         actions = self.actions
         if actions:  # «Hva ble avtalt på samlingen om …?»: the actions of the notes read
