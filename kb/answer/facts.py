@@ -287,36 +287,6 @@ def asked_items(asked: Question, sentence: str) -> tuple[str, ...]:
     return new_items(asked.asks, sentence, asked.text, asked.unit, asked.counted)
 
 
-# The parts of a sentence that a list or a clause sets apart.
-_CLAUSE = re.compile(r"[^,;:–]+")
-
-
-def figure_elsewhere(sentence: str, noun: str, items: tuple[str, ...]) -> bool:
-    """Whether a sentence lists the measured noun as a member of its own and its figures belong to other members.
-
-    «… tilbyr fylkeskommunen rekrutteringstillegg, nedbetaling av studielån med inntil 50 000 kroner …» gives
-    no size of the recruitment bonus. A noun that goes on in its part («… areal fra å omfatte Kvadraturen i 1624,
-    mindre enn en kvadratkilometer») or is followed by its figure («formuen, 5 milliarder kroner») keeps them.
-    """
-    asked = _spelled(noun)
-
-    def names_noun(word: str) -> bool:
-        return any(_same_noun(a, s) for a in asked for s in _spelled(word))
-
-    parts = _CLAUSE.findall(sentence)
-    listed = False
-    for i, part in enumerate(parts):
-        part_words = WORD.findall(part)
-        if not any(names_noun(w) for w in part_words):
-            continue
-        if any(item in part for item in items) or not names_noun(part_words[-1]) or i + 1 == len(parts):
-            return False
-        if any(item.split()[0] in parts[i + 1].split()[:2] for item in items):
-            return False  # an apposition: the figure opens the next part
-        listed = True
-    return listed
-
-
 # Words before and after the asked noun within which its name stands: an apposition or a clause about it
 # («programmet «Lede i Østfold»», «turnusmodulen i Gat», «Venus er den andre planeten»).
 NAME_REACH = 5
@@ -332,6 +302,11 @@ def _same_noun(asked: str, word: str) -> bool:
     if word == asked:
         return True
     return min(len(asked), len(word)) >= 5 and abs(len(word) - len(asked)) <= 2 and word.startswith(asked[:-2])
+
+
+def _is_noun(asked: frozenset[str], word: str) -> bool:
+    """Whether a word is the asked noun (`asked`: its stems, `_spelled`) in some spelling and inflection."""
+    return any(_same_noun(a, s) for a in asked for s in _spelled(word))
 
 
 def unnamed(sentence: str, noun: str, question: str, lowercase: frozenset[str] = frozenset()) -> bool:
@@ -351,10 +326,12 @@ def unnamed(sentence: str, noun: str, question: str, lowercase: frozenset[str] =
     words = list(WORD.finditer(sentence))
     at = []
     for i, word in enumerate(words):
-        stems = _spelled(word.group(0))
-        if any(_same_noun(a, s) for a in asked for s in stems):
+        if _is_noun(asked, word.group(0)):
             at.append(i)
-        elif any(len(a) >= 4 and s.endswith(a) for a in asked for s in stems) and word.group(0).lower() not in known:
+        elif (
+            any(len(a) >= 4 and s.endswith(a) for a in asked for s in _spelled(word.group(0)))
+            and word.group(0).lower() not in known
+        ):
             return False  # a compound of the noun: «utviklingssamtale», «trondheimsklubben»
     if not at:
         return False
@@ -373,6 +350,32 @@ def unnamed(sentence: str, noun: str, question: str, lowercase: frozenset[str] =
         if any(not _lower_words(name) <= known for name in found):
             return False
     return True
+
+
+# The parts of a sentence that a list or a clause sets apart.
+_CLAUSE = re.compile(r"[^,;:–]+")
+
+
+def figure_elsewhere(sentence: str, noun: str, items: tuple[str, ...]) -> bool:
+    """Whether a sentence lists the measured noun as a member of its own and its figures belong to other members.
+
+    «… tilbyr fylkeskommunen rekrutteringstillegg, nedbetaling av studielån med inntil 50 000 kroner …» gives
+    no size of the recruitment bonus. A noun that goes on in its part («… areal fra å omfatte Kvadraturen i 1624,
+    mindre enn en kvadratkilometer») or is followed by its figure («formuen, 5 milliarder kroner») keeps them.
+    """
+    asked = _spelled(noun)
+    parts = _CLAUSE.findall(sentence)
+    listed = False
+    for i, part in enumerate(parts):
+        part_words = WORD.findall(part)
+        if not any(_is_noun(asked, w) for w in part_words):
+            continue
+        if any(item in part for item in items) or not _is_noun(asked, part_words[-1]) or i + 1 == len(parts):
+            return False
+        if any(item.split()[0] in parts[i + 1].split()[:2] for item in items):
+            return False  # an apposition: the figure opens the next part
+        listed = True
+    return listed
 
 
 # A sentence that states a goal or a plan, not what happened: it does not answer what was done or achieved.

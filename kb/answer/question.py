@@ -163,14 +163,17 @@ _QUANTITY = (
 _TIME = r"år(?:et|stal)?|dato\w*|måned\w*|månad\w*|tidspunkt\w*|dag(?:en)?|uke(?:n)?|veke|semester\w*|periode\w*"
 _MEASURES = r"tiltak\w*|grep(?:ene)?|metod\w*|virkemid\w*|aktivitet\w*|strategi\w*|løsning\w*|ordning\w*"
 _RESULTS = r"resultat\w*|effekt\w*|erfaring\w*|lærdom\w*"
+# «hvor stor …», «hva koster …»: the size and price words that a figure question (and its measured noun) uses
+_SIZE = r"mye|mykje|stor|store|stort|høy|høg|høyt|høgt|lang|langt|dyr|dyrt"
+_COSTS = r"koster|kostar|kostet|kosta"
 _WHICH = r"(?:hvilke[nt]?|kva for (?:ein|eit|ei|nokre)?|kva slags|hva slags|hvilken type)"
 _WHICH_ONE = r"(?:hvilke[nt]|kva for (?:ein|eit|ei)|hvilken type)"  # one named thing, not a list («hvilke …»)
 _ASKS = (
     (
         FIGURE,
         re.compile(
-            r"\b(?:hvor|kor) (?:mange|mye|mykje|stor|store|stort|høy|høg|høyt|høgt|lav|låg|lang|langt|dyr|dyrt)\b"
-            r"|\b(?:hva|kva) (?:koster|kostar|kostet|kosta|betalte|betalar|betaler|tjener|tener)\b"
+            rf"\b(?:hvor|kor) (?:mange|{_SIZE}|lav|låg)\b"
+            rf"|\b(?:hva|kva) (?:{_COSTS}|betalte|betalar|betaler|tjener|tener)\b"
             rf"|\b(?:hva|kva) (?:er|var|ble|vart|blei|blir|vert) (?:den |det )?(?:\w+ )?(?:{_QUANTITY})\b"
             rf"|\b{_WHICH} (?:{_QUANTITY})\b",
             re.IGNORECASE,
@@ -439,9 +442,9 @@ def counted_noun(question: str) -> str:
 
 # «Kor stort er rekrutteringstillegget …?», «Hva koster kurset?»: the thing whose size or price is asked.
 _MEASURED = re.compile(
-    r"\b(?:hvor|kor)\s+(?:stor|stort|store|høy|høyt|høg|høgt|lang|langt|mye|mykje|dyr|dyrt)\s+"
+    rf"\b(?:hvor|kor)\s+(?:{_SIZE})\s+"
     r"(?:er|var|blir|ble|blei|vart|vert)\s+(?:det\s+|den\s+|de\s+|dei\s+)?([\wæøå-]+)"
-    r"|\b(?:hva|kva)\s+(?:koster|kostar|kostet|kosta)\s+(?:det\s+|den\s+)?([\wæøå-]+)",
+    rf"|\b(?:hva|kva)\s+(?:{_COSTS})\s+(?:det\s+|den\s+)?([\wæøå-]+)",
     re.IGNORECASE,
 )
 
