@@ -109,6 +109,12 @@ def main() -> None:
     parser.add_argument("--absolute", type=float, default=ABSOLUTE)
     parser.add_argument("--mentions", action=argparse.BooleanOptionalAction, default=MENTIONS)
     args = parser.parse_args()
+    # the options that differ from their defaults, so `reader.json` records the command that made it
+    changed = [
+        f"--{name}" if value is True else f"--no-{name}" if value is False else f"--{name} {value}"
+        for name, value in vars(args).items()
+        if name not in ("norquad", "write") and value != parser.get_default(name)
+    ]
 
     import torch
     from sklearn.linear_model import LogisticRegression
@@ -253,7 +259,7 @@ def main() -> None:
                 "trained": str(date.today()),
                 "data": "NorQuAD (../shared/data/norquad): reader on 3/4 of the passages whose sha256(id) % 5 "
                 "!= 0, combination on the other 1/4 (by question), report on sha256(id) % 5 == 0",
-                "command": "scripts/train_reader.py --write",
+                "command": " ".join(["scripts/train_reader.py --write", *changed]),
                 "tuned_layers": args.layers,
                 "features": ["selector_logit", "reader_logit", "reader_logit_gap"],
                 "weights": [round(float(w), 6) for w in weights],
