@@ -463,7 +463,7 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
             hits = kb.search(question, k=PASSAGES, filters=filters)
         documents = focus(hits, comparison, newer)
         chunks = document_chunks(kb, hits, documents)
-        # NOTE: the reader does not read a comparison: its combination is fitted on one question's eight likeliest
+        # NOTE: the reader does not read a comparison: its combination is fitted on one question's sixteen likeliest
         # sentences, and across municipalities the «less than the best read» term ranks them against each other,
         # not against the question (evalsets/nye-kommuner: Indre Østfold's measure gave way to Moss's staffing
         # forecast). The selector ranks there, with its own threshold.
