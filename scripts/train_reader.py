@@ -148,7 +148,9 @@ def main() -> None:
     test = [s for s in samples if s.held_out]
     model_dir = Settings().models_dir / DEFAULT_MODEL
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = torch_reader(model_dir, weights=WEIGHTS if args.shipped else Path("/nonexistent"))
+    # with --shipped: the reader and combination as shipped, of which only the threshold is calibrated anew
+    shipped = json.loads(COMBINATION.read_text(encoding="utf-8")) if args.shipped else None
+    model = torch_reader(model_dir, weights=WEIGHTS if shipped else Path("/nonexistent"))
     tuned = set(tuned_names(model, args.layers))
     for name, parameter in model.named_parameters():
         parameter.requires_grad_(name in tuned)
@@ -168,7 +170,7 @@ def main() -> None:
     # 1. fine-tune
     model.train()
     order = []
-    for _ in range(0 if args.shipped else args.epochs):
+    for _ in range(0 if shipped else args.epochs):
         epoch = list(range(len(fit)))
         rng.shuffle(epoch)
         order += epoch
@@ -230,8 +232,7 @@ def main() -> None:
     # 3. the combination and the answerability threshold
     x = np.array([f for _, read in calib_rows for f, *_ in read])
     y = np.array([label for _, read in calib_rows for _, label, *_ in read], dtype=int)
-    if args.shipped:
-        shipped = json.loads(COMBINATION.read_text(encoding="utf-8"))
+    if shipped:
         weights, bias = np.array(shipped["weights"]), float(shipped["bias"])
     else:
         combination = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(x, y)
@@ -274,20 +275,18 @@ def main() -> None:
     report["seconds"] = round(time.perf_counter() - started)
     print(json.dumps(report, ensure_ascii=False, indent=2))
     if args.write:
-        if not args.shipped:
+        if not shipped:
             state = model.state_dict()
             np.savez_compressed(WEIGHTS, **{name: state[name].numpy().astype(np.float16) for name in sorted(tuned)})
         write_json(
             COMBINATION,
             {
-                "trained": json.loads(COMBINATION.read_text(encoding="utf-8"))["trained"]
-                if args.shipped
-                else str(date.today()),
+                "trained": shipped["trained"] if shipped else str(date.today()),
                 "calibrated": str(date.today()),
                 "data": "NorQuAD (../shared/data/norquad): reader on 3/4 of the passages whose sha256(id) % 5 "
                 "!= 0, combination on the other 1/4 (by question), report on sha256(id) % 5 == 0",
                 "command": " ".join(["scripts/train_reader.py --write", *changed]),
-                "tuned_layers": args.layers,
+                "tuned_layers": shipped["tuned_layers"] if shipped else args.layers,
                 "features": ["selector_logit", "reader_logit", "reader_logit_gap"],
                 "weights": [round(float(w), 6) for w in weights],
                 "bias": round(bias, 6),
@@ -296,7 +295,7 @@ def main() -> None:
                 "report": report,
             },
         )
-        print(f"wrote {COMBINATION}" if args.shipped else f"wrote {WEIGHTS} and {COMBINATION}")
+        print(f"wrote {COMBINATION}" if shipped else f"wrote {WEIGHTS} and {COMBINATION}")
 
 
 if __name__ == "__main__":
