@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kb.answer.question import read_question
 from kb.answer.reader import (
     COMBINATION,
     WEIGHTS,
@@ -247,3 +248,19 @@ def test_a_new_tokenizer_in_the_e5_folder_asks_for_a_new_reader(tmp_path: Path) 
     # The export copies the tokenizer, so a reader built with another one is stale even with the same weights.
     (model_dir / TOKENIZER_FILE).write_text('{"model": "two"}', encoding="utf-8")
     assert not is_exported(folder, model_dir)
+
+
+def test_a_story_reads_no_more_than_story_read_and_a_typed_question_the_combinations_count() -> None:
+    from dataclasses import replace
+
+    from kb.answer.score import STORY_READ
+
+    many = replace(COMBINED, read=STORY_READ + 4)
+    sentences = [candidate(f"Setning nummer {i} om lærlinger.", 0.9 - i / 100) for i in range(STORY_READ + 8)]
+    reader = WrittenReader({c.span.display: 0.0 for c in sentences})
+    # «hvordan» and «hva kom ut av det» are told as a story by role; the reader picks a line from its likeliest
+    read_most_likely((reader, many), read_question("Hvordan fikk Rakkestad flere lærlinger?"), sentences)
+    assert len(reader.read) == STORY_READ
+    reader.read.clear()
+    read_most_likely((reader, many), read_question("Hvor mange lærlinger hadde Rakkestad i 2024?"), sentences)
+    assert len(reader.read) == many.read
