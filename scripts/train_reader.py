@@ -152,7 +152,8 @@ def main() -> None:
     # with --shipped: the reader and combination as shipped, of which only the threshold is calibrated anew
     shipped = json.loads(COMBINATION.read_text(encoding="utf-8")) if args.shipped else None
     model = torch_reader(model_dir, weights=WEIGHTS if shipped else Path("/nonexistent"))
-    tuned = set(tuned_names(model, args.layers))
+    layers = shipped["tuned_layers"] if shipped else args.layers
+    tuned = set(tuned_names(model, layers))
     for name, parameter in model.named_parameters():
         parameter.requires_grad_(name in tuned)
     optimiser = torch.optim.AdamW([p for n, p in model.named_parameters() if n in tuned], lr=args.lr)
@@ -287,7 +288,7 @@ def main() -> None:
                 "data": "NorQuAD (../shared/data/norquad): reader on 3/4 of the passages whose sha256(id) % 5 "
                 "!= 0, combination on the other 1/4 (by question), report on sha256(id) % 5 == 0",
                 "command": " ".join(["scripts/train_reader.py --write", *changed]),
-                "tuned_layers": shipped["tuned_layers"] if shipped else args.layers,
+                "tuned_layers": layers,
                 "features": ["selector_logit", "reader_logit", "reader_logit_gap"],
                 "weights": [round(float(w), 6) for w in weights],
                 "bias": round(bias, 6),
