@@ -21,3 +21,23 @@ def test_a_snapshot_saved_under_an_old_module_path_is_rebuilt(tmp_path: Path) ->
     else:
         raise AssertionError("the fixture should name a module that does not exist")
     assert LexicalIndex.load(path) is None
+
+
+def test_holds_tells_whether_a_chunk_in_scope_has_a_stem_also_inside_a_compound() -> None:
+    from kb.store.chroma import Record
+    from kb.store.lexical import analyse
+    from kb.types import Filters
+
+    index = LexicalIndex.build(
+        [
+            Record("a", "Lærerne i Halden fikk mentor og arbeid det første året.", {"municipality": "Halden"}),
+            Record("b", "Turnover i barnehagene gikk ned.", {"municipality": "Råde"}),
+            Record("c", "Turnoverarbeidet i skolen i Sarpsborg starter i høst.", {"municipality": "Sarpsborg"}),
+        ],
+        revision="1",
+    )
+    turnover = analyse("turnover", None)[0]
+    assert index.holds(turnover) and index.holds(turnover, Filters(municipalities=("Råde",)))
+    assert not index.holds(turnover, Filters(municipalities=("Halden",)))  # Halden never writes it
+    assert index.holds(turnover, Filters(municipalities=("Sarpsborg",)))  # «turnoverarbeid» holds it
+    assert not index.holds("finnesikke")

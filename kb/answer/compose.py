@@ -503,7 +503,10 @@ def _sections(retrieved: Retrieved) -> list[tuple[str, list[Candidate]]]:
 
 
 def _tells_topics(retrieved: Retrieved, sections: Sequence[tuple[str, list[Candidate]]]) -> bool:
-    """Whether the answer names every topic of the question, when another municipality's documents are about them.
+    """Whether the answer names the question's topics when another municipality's documents are about them.
+
+    The topics are all of them, or those the named municipality never writes when they alone found the other's
+    documents (`Retrieved.lacking`).
 
     NOTE: «Hvilke tiltak har Fredrikstad satt inn mot sykefraværet i barnehagene?» was told Fredrikstad's
     kartlegging case and plan, which never name either, while Råde's case is titled with both
@@ -516,12 +519,13 @@ def _tells_topics(retrieved: Retrieved, sections: Sequence[tuple[str, list[Candi
         return True
     told = [c.span for _, cands in sections for c in cands]
     said = frozenset().union(*(_stems(f"{span.hit.title} {span.display}") for span in told))
-    return retrieved.topics <= said
+    return (retrieved.lacking or retrieved.topics) <= said
 
 
 def _elsewhere_text(retrieved: Retrieved, related: Sequence[Citation]) -> str:
     """«Fant ikke … for Fredrikstad …», what the documents from there do not name, and who has it."""
-    words = dict.fromkeys(w for w in WORD.findall(retrieved.question) if _stems(w) & retrieved.topics)
+    topics = retrieved.lacking or retrieved.topics
+    words = dict.fromkeys(w for w in WORD.findall(retrieved.question) if _stems(w) & topics)
     where = " og ".join(retrieved.scope)
     first = _not_found_line(retrieved)
     if words:

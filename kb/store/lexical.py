@@ -511,6 +511,18 @@ class LexicalIndex:
         present = [df for df in counts if df > 0]
         return min(1.0, idf(min(present)) / idf(1)) if present else 0.0
 
+    def holds(self, stem: str, filters: Filters | None = None) -> bool:
+        """Whether a chunk that `filters` allows holds the stem (as `analyse` gives it), also as a compound's part."""
+        if self.retriever is None:
+            return False
+        token = self.retriever.vocab_dict.get(stem)
+        if token is None:
+            return False
+        indptr, indices = self.retriever.scores["indptr"], self.retriever.scores["indices"]
+        rows = indices[indptr[token] : indptr[token + 1]]
+        keep = self.mask(filters)
+        return bool(len(rows)) if keep is None else bool(np.count_nonzero(keep[rows]))
+
     def _hit(self, i: int, score: float, **scores: float) -> Hit:
         """The Hit for chunk `i`; `scores` names which retriever found it (dense_score or bm25_score)."""
         meta = self.metadatas[i]
