@@ -1416,6 +1416,31 @@ def test_a_topic_the_named_municipality_never_writes_is_refused_when_another_one
     assert "Råde har erfaring med det" not in told.text
 
 
+def test_a_count_the_question_states_must_be_said_around_the_answer_as_a_year_must(make_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """«Hva heter de to turnusmodellene …?» was answered by «Fredrikstad fortalte om «Sykepleierløftet 2023–2025»»."""
+    root = tmp_path / "docs"
+    write(
+        root,
+        "Læringsnettverket/samlinger/2024-04-11-sykepleiere.md",
+        """
+        # Samling 11. april 2024: Rekruttering av sykepleiere
+
+        ## Fredrikstad
+        Fredrikstad fortalte om «Sykepleierløftet 2023–2025».
+
+        ## Turnus for nyansatte
+        Nyansatte sykepleiere i Fredrikstad kan velge mellom to turnusmodeller det første året.
+        """,
+    )
+    base = make_kb()
+    base.ingest([root])
+    retrieved = retrieve(base, "Hva heter de to turnusmodellene nyansatte sykepleiere i Fredrikstad kan velge mellom?")
+    assert retrieved.asked is not None and retrieved.asked.counts == {2}
+    assert not any("Sykepleierløftet" in c.span.display for c in retrieved.evidence), retrieved.evidence
+    unstated = retrieve(base, "Hva heter turnusmodellene nyansatte sykepleiere i Fredrikstad kan velge mellom?")
+    assert any("Sykepleierløftet" in c.span.display for c in unstated.evidence)  # without the count it may answer
+
+
 def test_short_documents_are_read_until_as_many_chunks_as_the_search_found(make_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Two one-chunk news items read whole are two chunks: the item at search rank five held the answer, unread."""
     root = tmp_path / "docs"

@@ -32,10 +32,12 @@ from kb.answer.question import (
     OVERVIEW,
     RESULT,
     SHARE,
+    counts_in,
     is_comparison,
     question_parts,
     read_question,
     session_asked,
+    stated_counts,
     what_is_asked_about,
     with_antecedent,
     without_result_words,
@@ -495,3 +497,31 @@ def test_the_size_of_a_thing_is_not_the_figure_of_the_next_member_of_its_list() 
     assert not figure_elsewhere("Han arvet formuen, 5 milliarder kroner, i 2010.", "formuen", ("5 milliarder kroner",))
     assert read_question("Hva koster kurset for nye ledere?").measured == "kurset"
     assert read_question("Hvor mange lærlinger har Halden?").measured == ""  # a count: facts.counts_of
+
+
+@pytest.mark.parametrize(
+    ("question", "counts"),
+    [
+        ("Hva heter de to turnusmodellene nyansatte kan velge mellom?", {2}),
+        ("hvordan gikk det da Fredrikstad utvidet langvakter til fem nye avdelinger?", {5}),
+        ("Kva gjorde dei med dei 12 deltakarane i 2024?", {12}),  # the year is a year, not a count
+        ("Når la FN fram sin 5. klimarapport?", set()),  # an ordinal
+        ("Hvor var det utforrenn 19. januar?", set()),  # a day
+        ("Hvem skal NATO-sjefen møte to dager før 70-årsfeiringa?", set()),  # a span of time, a compound
+        ("Hvilken stasjon kommer F-35 flyene fra?", set()),
+        ("Når ble Kubuntu 6.10 gitt ut?", set()),  # a version
+        ("Har noen kommuner over 40 prosent heltid?", set()),  # a value with its unit
+        ("Hvilke kommuner har mål om lærlinger per 1000 innbyggere?", set()),  # a rate
+        ("SFS 2213 fylkeskommunen seniorer", set()),  # a name's number
+        ("Hva koster det for en deltaker?", set()),  # «en» is an article as often as a number
+    ],
+)
+def test_the_counts_a_question_states_say_which_instance_it_asks_about(question: str, counts: set[int]) -> None:
+    assert stated_counts(question) == counts
+    assert read_question(question).counts == counts
+
+
+def test_counts_in_reads_digits_and_number_words() -> None:
+    assert counts_in("Nyansatte kan velge mellom to turnusmodeller, og 12 av dem valgte den første.") == {2, 12}
+    assert 2 not in counts_in("Fredrikstad fortalte om «Sykepleierløftet 2023–2025».")
+    assert counts_in("Målet er 2 lærlinger per 1 000 innbyggere.") == {2, 1000}

@@ -221,6 +221,18 @@ _ASKS = (
 _RESULT_ASKED = next(pattern for kind, pattern in _ASKS if kind == RESULT)
 _YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d{2}(?![\d.,]\d)")
 _SPAN_OF_YEARS = re.compile(r"-(?:tallet|talet|årene|åra)\b")  # «på 1900-tallet» asks about no one year
+# The cardinal numbers of bokmål and nynorsk up to twelve (not «en/ein», an article as often as a number).
+COUNT_WORDS = {"to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6, "sju": 7, "syv": 7, "åtte": 8, "ni": 9, "ti": 10}
+COUNT_WORDS |= {"elleve": 11, "tolv": 12}
+# A count standing alone: not in a name or compound («F-35», «70-årsfeiringa»), a decimal, an ordinal or a date's
+# day («5. klimarapport», «19. januar»), nor a value with a unit or a span of time («40 prosent», «to år»).
+# Nor a name's number («SFS 2213») or a rate's («per 1000 innbyggere»).
+_COUNT_TEXT = rf"(?<![\w.,-])(?<!per )(?<!(?-i:[A-ZÆØÅ]{{2}}) )(\d+|{'|'.join(COUNT_WORDS)})(?![\w-]|[.,]\d|\.\s)"
+_STATED_COUNT = re.compile(
+    _COUNT_TEXT + r"(?!\s*(?:%|prosent|kr\b|kroner|mill|meter|km\b|kilo|"
+    r"år\b|måneder|månader|uker|veker|dager|dagar|timer|minutt))",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +252,7 @@ class Question:
     change: bool = False  # asks how much something changed («hvor mye gikk avgangen ned?»): a change answers it
     name_of: str = ""  # the noun a name question asks the name of («Hva heter programmet …?» -> «programmet»)
     measured: str = ""  # what «hvor stor er …», «hva koster …» asks the size of: its figure must stand by it
+    counts: frozenset[int] = frozenset()  # counts it states («de to turnusmodellene»): the answer must be about them
 
     @property
     def typed(self) -> bool:
@@ -590,4 +603,22 @@ def read_question(question: str, municipalities: Iterable[str] = ()) -> Question
         change=asks == FIGURE and bool(_ASKED_CHANGE.search(question)),
         name_of=named_noun(question) if asks == NAME else "",
         measured=measured_noun(question) if asks == FIGURE and unit != COUNT else "",
+        counts=stated_counts(question),
     )
+
+
+def stated_counts(text: str) -> frozenset[int]:
+    """The counts a text states, as numbers: «fem nye avdelinger» -> {5}; years, ordinals and units left out."""
+    found = (m.group(1).lower() for m in _STATED_COUNT.finditer(text) if not _YEAR.fullmatch(m.group(1)))
+    return frozenset(int(w) if w.isdigit() else COUNT_WORDS[w] for w in found)
+
+
+_NUMBER_WRITTEN = re.compile(
+    rf"(?<![\w-])(\d{{1,3}}(?:[ \u00a0.]\d{{3}})+(?!\d)|\d+|{'|'.join(COUNT_WORDS)})(?!\w)", re.IGNORECASE
+)
+
+
+def counts_in(text: str) -> frozenset[int]:
+    """Every number a text writes, in digits or as a word up to twelve («2», «to», «fem nye» -> {2, 5})."""
+    found = (re.sub(r"[ \u00a0.]", "", m.group(1)).lower() for m in _NUMBER_WRITTEN.finditer(text))  # «1 000»
+    return frozenset(int(w) if w.isdigit() else COUNT_WORDS[w] for w in found)
