@@ -84,7 +84,7 @@ def test_a_fact_the_base_does_not_hold_is_not_answered(corpus_kb) -> None:  # ty
     from kb.evaluate.answers import evaluate_answers, load_questions
 
     result = evaluate_answers(corpus_kb, load_questions([ev.DEFAULT_SET.parent / "naer-bom" / "questions.jsonl"]))
-    assert result["near_miss_refused"] >= 0.52  # target 0.85; measured 0.565 (26 of 46); 0 of 46 before #18
+    assert result["near_miss_refused"] >= 0.85  # target, met: 0.870 (40 of 46) in round nineteen; 0 of 46 before #18
     assert result["answered"] >= 0.95  # target, met: 48 of 48
     assert result["verbatim"] == 1.0
 

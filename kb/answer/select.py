@@ -206,9 +206,10 @@ class Retrieved:
         # mange lærlinger har Sarpsborg?» was refused; the plan's goal sentence is the only one with the count).
         # NOTE: a count the question states says which instance it asks about, as a year does: «Hva heter de to
         # turnusmodellene …?» is not answered by «Fredrikstad fortalte om «Sykepleierløftet 2023–2025»», whose
-        # paragraph and heading never say two. Near misses refused 0.848 -> 0.870 (naer-10); on NorQuAD 0-500 it
-        # withdrew five answers, four of them wrong («Hvem tok tredjeplass i 5000 meter?») and one right (0.842 ->
-        # 0.840: «sitt 50. mål», before ordinals were left out).
+        # paragraph and heading never say two. Near misses refused 0.848 -> 0.870 (naer-10); the own, nye-kommuner,
+        # nynorsk sets and NorQuAD 0-500 unchanged. Counting ordinals and values with units too withdrew five
+        # NorQuAD answers, four wrong («Hvem tok tredjeplass i 5000 meter?») and one right («sitt 50. mål»); rates
+        # and a name's number cost the own set «per 1000 innbyggere» (written «1 000»).
         plain = [
             c
             for c in self.candidates
