@@ -383,6 +383,17 @@ def test_the_audit_log_records_every_change_with_who_made_it(network: KnowledgeB
     assert "Sarpsborg/erfaringer/ny-rutine.md" not in {d.source for d in network.documents()}
 
 
+def test_what_a_municipality_never_writes_is_counted_within_what_the_user_may_read(network: KnowledgeBase) -> None:
+    # kb.answer.select.unwritten: whether Råde writes «tranebærmodell» is told by Råde's internal document only to
+    # those who may read it; to Kari (Sarpsborg) Råde never writes it, as the documents she sees show.
+    from kb.answer.select import _stems, unwritten
+
+    topic = _stems(RADE_SECRET)
+    assert unwritten(network, "Råde", topic, network.documents()) == frozenset()
+    kari = UserView(network, KARI)
+    assert unwritten(kari, "Råde", topic, kari.documents()) == topic
+
+
 def test_an_answer_points_only_to_other_municipalities_documents_the_user_may_read(network: KnowledgeBase) -> None:
     # A question about one municipality whose topics another municipality's document is titled with is refused and
     # points to that document (kb.answer.select.elsewhere): never to an internal document the user may not read.

@@ -581,11 +581,14 @@ def headed(question: str, candidates: Sequence[Candidate]) -> tuple[Candidate, .
 
 
 def unwritten(kb: Any, named: str, topics: frozenset[str], docs: Sequence[Any]) -> frozenset[str]:
-    """The topics no document of the named municipality writes, in its text or title («turnover» for Halden)."""
+    """The topics no document of the named municipality writes, in its text or title («turnover» for Halden).
+
+    Counted within what the reader may read (`visible_to`), like every other corpus statistic an answer uses.
+    """
     titled = _titles(kb, docs).by_source
     own = frozenset().union(*(titled.get(d.source, frozenset()) for d in docs if d.municipality == named))
     lexical = kb.lexical()
-    scope = Filters(municipalities=(named,))
+    scope = Filters(municipalities=(named,), visible_to=getattr(kb, "visible_to", None))
     return frozenset(t for t in topics if t not in own and not lexical.holds(t, scope))
 
 
