@@ -513,6 +513,11 @@ def test_the_size_of_a_thing_is_not_the_figure_of_the_next_member_of_its_list() 
         ("Har noen kommuner over 40 prosent heltid?", set()),  # a value with its unit
         ("Hvilke kommuner har mål om lærlinger per 1000 innbyggere?", set()),  # a rate
         ("SFS 2213 fylkeskommunen seniorer", set()),  # a name's number
+        ("Når ble The Sims 2 utgitt på andre plattformer?", set()),
+        ("Hvorfor forlot Edgar von Wahl esperanto i 1894?", set()),  # a year before 1900 too
+        ("Hvem ble nummer 11 i rennet i Sveits?", set()),  # a place in a row
+        ("Når hadde bydelene rundt 235 000 innbyggere?", {235000}),  # one number, with its thousands
+        ("Fem kommuner deltok. Hvem ledet?", {5}),  # a capitalised first word is no name
         ("Hva koster det for en deltaker?", set()),  # «en» is an article as often as a number
     ],
 )

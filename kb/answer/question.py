@@ -224,13 +224,18 @@ _SPAN_OF_YEARS = re.compile(r"-(?:tallet|talet|årene|åra)\b")  # «på 1900-ta
 # The cardinal numbers of bokmål and nynorsk up to twelve (not «en/ein», an article as often as a number).
 COUNT_WORDS = {"to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6, "sju": 7, "syv": 7, "åtte": 8, "ni": 9, "ti": 10}
 COUNT_WORDS |= {"elleve": 11, "tolv": 12}
+_NUMBER = rf"\d{{1,3}}(?:[ \u00a0]\d{{3}})+(?!\d)|\d+|{'|'.join(COUNT_WORDS)}"  # «235 000» is one number
 # A count standing alone: not in a name or compound («F-35», «70-årsfeiringa»), a decimal, an ordinal or a date's
-# day («5. klimarapport», «19. januar»), nor a value with a unit or a span of time («40 prosent», «to år»).
-# Nor a name's number («SFS 2213») or a rate's («per 1000 innbyggere»).
-_COUNT_TEXT = rf"(?<![\w.,-])(?<!per )(?<!(?-i:[A-ZÆØÅ]{{2}}) )(\d+|{'|'.join(COUNT_WORDS)})(?![\w-]|[.,]\d|\.\s)"
+# day («5. klimarapport», «19. januar»), nor a value with a unit or a span of time («40 prosent», «to år»), nor a
+# rate's or a place's in a row («per 1000 innbyggere», «nummer 11», «paragraf 264»). A year is a year
+# (`_A_YEAR`), and a number after a name is the name's («SFS 2213», «The Sims 2»).
+_COUNT_TEXT = rf"(?<![\w.,-])(?<!per )(?<!nummer )(?<!nr\. )(?<!paragraf )(?<!§ )({_NUMBER})(?![\w-]|[.,]\d|\.\s)"
+_A_YEAR = re.compile(r"1\d{3}|20\d{2}")
+# A capitalised word (not the first: «Fem kommuner …») or an acronym just before the number.
+_NAME_BEFORE = re.compile(r"(?:(?<=\S)\s+[A-ZÆØÅ][\wæøåÆØÅ-]*|^\W*[A-ZÆØÅ]{2,}[\w-]*)\s+$")
 _STATED_COUNT = re.compile(
-    _COUNT_TEXT + r"(?!\s*(?:%|prosent|kr\b|kroner|mill|meter|km\b|kilo|"
-    r"år\b|måneder|månader|uker|veker|dager|dagar|timer|minutt))",
+    _COUNT_TEXT + r"(?!\s*(?:%|prosent|kr\b|kroner|mill|meter|km\b|kilo|grader|"
+    r"år\b|åra\b|årene|måneder|månader|uker|veker|dager|dagar|timer|minutt))",
     re.IGNORECASE,
 )
 
@@ -609,16 +614,23 @@ def read_question(question: str, municipalities: Iterable[str] = ()) -> Question
 
 def stated_counts(text: str) -> frozenset[int]:
     """The counts a text states, as numbers: «fem nye avdelinger» -> {5}; years, ordinals and units left out."""
-    found = (m.group(1).lower() for m in _STATED_COUNT.finditer(text) if not _YEAR.fullmatch(m.group(1)))
-    return frozenset(int(w) if w.isdigit() else COUNT_WORDS[w] for w in found)
+    found = (
+        _as_number(m.group(1))
+        for m in _STATED_COUNT.finditer(text)
+        if not _A_YEAR.fullmatch(m.group(1)) and not _NAME_BEFORE.search(text, 0, m.start())
+    )
+    return frozenset(found)
 
 
-_NUMBER_WRITTEN = re.compile(
-    rf"(?<![\w-])(\d{{1,3}}(?:[ \u00a0.]\d{{3}})+(?!\d)|\d+|{'|'.join(COUNT_WORDS)})(?!\w)", re.IGNORECASE
-)
+def _as_number(written: str) -> int:
+    """«235 000» -> 235000, «fem» -> 5."""
+    digits = re.sub(r"[ \u00a0.]", "", written)
+    return int(digits) if digits.isdigit() else COUNT_WORDS[written.lower()]
+
+
+_NUMBER_WRITTEN = re.compile(rf"(?<![\w-])(\d{{1,3}}(?:[.]\d{{3}})+(?!\d)|{_NUMBER})(?!\w)", re.IGNORECASE)
 
 
 def counts_in(text: str) -> frozenset[int]:
     """Every number a text writes, in digits or as a word up to twelve («2», «to», «fem nye» -> {2, 5})."""
-    found = (re.sub(r"[ \u00a0.]", "", m.group(1)).lower() for m in _NUMBER_WRITTEN.finditer(text))  # «1 000»
-    return frozenset(int(w) if w.isdigit() else COUNT_WORDS[w] for w in found)
+    return frozenset(_as_number(m.group(1)) for m in _NUMBER_WRITTEN.finditer(text))  # «1 000», «1.000»
