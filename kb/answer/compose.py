@@ -519,13 +519,12 @@ def _tells_topics(retrieved: Retrieved, sections: Sequence[tuple[str, list[Candi
         return True
     told = [c.span for _, cands in sections for c in cands]
     said = frozenset().union(*(_stems(f"{span.hit.title} {span.display}") for span in told))
-    return (retrieved.lacking or retrieved.topics) <= said
+    return retrieved.elsewhere_topics <= said
 
 
 def _elsewhere_text(retrieved: Retrieved, related: Sequence[Citation]) -> str:
     """«Fant ikke … for Fredrikstad …», what the documents from there do not name, and who has it."""
-    topics = retrieved.lacking or retrieved.topics
-    words = dict.fromkeys(w for w in WORD.findall(retrieved.question) if _stems(w) & topics)
+    words = dict.fromkeys(w for w in WORD.findall(retrieved.question) if _stems(w) & retrieved.elsewhere_topics)
     where = " og ".join(retrieved.scope)
     first = _not_found_line(retrieved)
     if words:

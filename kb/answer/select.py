@@ -168,6 +168,11 @@ class Retrieved:
         # words the note uses («Hva ble avtalt på samlingen om nærvær?» was told «Jeg fant ikke noe om dette»).
         return not self.absent and (self.signal >= self.threshold or bool(self.session))
 
+    @property
+    def elsewhere_topics(self) -> frozenset[str]:
+        """The topics an answer about the named municipality must name when `elsewhere` found others' documents."""
+        return self.lacking or self.topics
+
     @cached_property
     def evidence(self) -> tuple[Candidate, ...]:
         """The sentences that could hold what a typed or result question asks, best first (by `score`).
@@ -221,7 +226,7 @@ class Retrieved:
                 or mentions_year(c.span.display, asked.years)
                 or (not asked.years and reports_baseline(c.span.display))
             )
-            and asked.counts <= counts_in(_said_around(c.span))
+            and (not asked.counts or asked.counts <= counts_in(_said_around(c.span)))
         ]
         # NOTE: a result is a result of what the question asks about: the sentence, its paragraph so far, its
         # heading or its document's title says one of the question's words. «hva kom ut av hospiteringen i
