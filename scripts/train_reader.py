@@ -156,7 +156,6 @@ def main() -> None:
     tuned = set(tuned_names(model, layers))
     for name, parameter in model.named_parameters():
         parameter.requires_grad_(name in tuned)
-    optimiser = torch.optim.AdamW([p for n, p in model.named_parameters() if n in tuned], lr=args.lr)
 
     def logits(question: str, sentences: list[str]) -> torch.Tensor:
         batch = tokenizer(
@@ -169,8 +168,9 @@ def main() -> None:
         )
         return model(batch["input_ids"], batch["attention_mask"])
 
-    # 1. fine-tune
+    # 1. fine-tune (not with --shipped)
     model.train()
+    optimiser = torch.optim.AdamW([p for n, p in model.named_parameters() if n in tuned], lr=args.lr)
     order = []
     for _ in range(0 if shipped else args.epochs):
         epoch = list(range(len(fit)))

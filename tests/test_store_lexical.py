@@ -23,7 +23,7 @@ def test_a_snapshot_saved_under_an_old_module_path_is_rebuilt(tmp_path: Path) ->
     assert LexicalIndex.load(path) is None
 
 
-def test_holds_tells_whether_a_chunk_in_scope_has_a_stem_also_inside_a_compound() -> None:
+def test_held_tells_which_stems_a_chunk_in_scope_has_also_inside_a_compound() -> None:
     from kb.store.chroma import Record
     from kb.store.lexical import analyse
     from kb.types import Filters
@@ -37,7 +37,9 @@ def test_holds_tells_whether_a_chunk_in_scope_has_a_stem_also_inside_a_compound(
         revision="1",
     )
     turnover = analyse("turnover", None)[0]
-    assert index.holds(turnover) and index.holds(turnover, Filters(municipalities=("Råde",)))
-    assert not index.holds(turnover, Filters(municipalities=("Halden",)))  # Halden never writes it
-    assert index.holds(turnover, Filters(municipalities=("Sarpsborg",)))  # «turnoverarbeid» holds it
-    assert not index.holds("finnesikke")
+    mentor = analyse("mentor", None)[0]
+    assert index.held([turnover, mentor]) == {turnover, mentor}
+    assert index.held([turnover, mentor], Filters(municipalities=("Råde",))) == {turnover}
+    assert index.held([turnover, mentor], Filters(municipalities=("Halden",))) == {mentor}  # Halden never writes it
+    assert index.held([turnover], Filters(municipalities=("Sarpsborg",))) == {turnover}  # «turnoverarbeid» holds it
+    assert index.held(["finnesikke"]) == frozenset()

@@ -511,17 +511,21 @@ class LexicalIndex:
         present = [df for df in counts if df > 0]
         return min(1.0, idf(min(present)) / idf(1)) if present else 0.0
 
-    def holds(self, stem: str, filters: Filters | None = None) -> bool:
-        """Whether a chunk that `filters` allows holds the stem (as `analyse` gives it), also as a compound's part."""
+    def held(self, stems: Iterable[str], filters: Filters | None = None) -> frozenset[str]:
+        """The stems (as `analyse` gives them) that a chunk `filters` allows holds, also as a compound's part."""
         if self.retriever is None:
-            return False
-        token = self.retriever.vocab_dict.get(stem)
-        if token is None:
-            return False
+            return frozenset()
         indptr, indices = self.retriever.scores["indptr"], self.retriever.scores["indices"]
-        rows = indices[indptr[token] : indptr[token + 1]]
-        keep = self.mask(filters)
-        return bool(len(rows)) if keep is None else bool(np.count_nonzero(keep[rows]))
+        keep = self.mask(filters)  # once for all the stems
+        out: set[str] = set()
+        for stem in stems:
+            token = self.retriever.vocab_dict.get(stem)
+            if token is None:
+                continue
+            rows = indices[indptr[token] : indptr[token + 1]]
+            if len(rows) if keep is None else np.count_nonzero(keep[rows]):
+                out.add(stem)
+        return frozenset(out)
 
     def _hit(self, i: int, score: float, **scores: float) -> Hit:
         """The Hit for chunk `i`; `scores` names which retriever found it (dense_score or bm25_score)."""
