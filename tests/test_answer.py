@@ -1080,6 +1080,7 @@ def test_answer_evaluation_counts_whole_questions_and_single_facts(kb) -> None: 
     assert result["facts"] == 0.0 and result["fact_recall"] == 0.5
     assert result["failures"]["facts"] == ["a"]
     assert result["refused"] == 1.0 and result["verbatim"] == 1.0
+    assert result["facts_by_asks"] == {"figure": [0, 1]}  # per what was asked; the off-topic one is not counted
 
 
 # --- what is asked (#18) -----------------------------------------------------------------------------------

@@ -72,6 +72,19 @@ def test_eval_answers_on_norquad(mini_corpus: Path, tmp_path: Path) -> None:
     assert 0.0 <= off_topic["refused"] <= 1.0
 
 
+def test_eval_answers_tells_key_facts_per_what_was_asked(mini_corpus: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "set.jsonl"
+    rows = [
+        {"id": "a", "question": "Hvor stor andel av de nyansatte sluttet i 2024?", "facts": ["17 prosent"]},
+        {"id": "b", "question": "Hvor stor andel av de nyansatte sluttet i 2024?", "facts": ["finnes ikke"]},
+    ]
+    questions.write_text("\n".join(json.dumps({**r, "kind": "keyword"}, ensure_ascii=False) for r in rows))
+    args = ["eval", "--set", str(questions), "--corpus", str(mini_corpus), "--answers"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "nøkkelfakta etter hva spørsmålet ble lest som: tall 1/2" in result.output
+
+
 def test_each_labelled_folder_gets_its_own_eval_store(tmp_path: Path) -> None:
     from kb.evaluate.retrieval import DEFAULT_CORPUS, store_name
 

@@ -102,6 +102,13 @@ def eval_(
                 )
             click.echo(f"  {'fact_recall':<16} {output['answers']['fact_recall']:>6.3f}   (hvert nøkkelfaktum for seg)")
             click.echo(f"  {'ord, én kommune':<16} {output['answers']['median_words_single']:>6.0f}   (median)")
+            by_asks = output["answers"]["facts_by_asks"]
+            if by_asks:
+                order = [*_ASKS, *(a for a in by_asks if a not in _ASKS)]
+                told = ", ".join(
+                    f"{_ASKS.get(a, a or 'ukjent')} {by_asks[a][0]}/{by_asks[a][1]}" for a in order if a in by_asks
+                )
+                click.echo(f"  nøkkelfakta etter hva spørsmålet ble lest som: {told}")
     if norquad:
         folder = norquad_dir or ev.NORQUAD_DIR
         if not (folder / "queries.jsonl").is_file():
@@ -157,6 +164,16 @@ def eval_kb(settings: Settings, name: str, root: Path, *, embedder: Any = None) 
 
 # The count behind each answer measure: a set without near-miss questions has no near-miss figure to show.
 _COUNTED_BY = {"refused": "unanswerable", "near_miss_refused": "near_miss", "how_leads": "how_questions"}
+# What a question was read as asking (kb.answer.question's names, not imported: `kb` starts without the answer
+# stack), as the key-fact line names it, in this order.
+_ASKS = {
+    "figure": "tall",
+    "date": "tidspunkt",
+    "name": "navn",
+    "measure": "tiltak",
+    "result": "resultat",
+    "overview": "oversikt",
+}
 
 
 def _q(question: Any) -> dict[str, Any]:

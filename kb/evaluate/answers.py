@@ -74,13 +74,16 @@ def evaluate_answers(kb: Any, questions: Sequence[Mapping[str, Any]], *, generat
     documents and pages they quote), `how_leads` (answers to «how did they do it» questions whose every
     municipality leads with a measure or a result), `median_words_single` (words in answers drawn from one
     municipality), and `median_seconds` per answer. The first answer is a warm-up (model load) and is not
-    timed. `failures` lists the question ids that missed, per measure.
+    timed. `facts_by_asks` counts the answerable questions whose answer holds all their key facts, per what the
+    question was read as asking (figure, date, name, measure, result, overview), as [held, questions].
+    `failures` lists the question ids that missed, per measure.
     """
     if questions:  # warm-up: load the model and the BM25 index outside the timing
         ask(kb, str(questions[0]["question"]), generator=generator)
     chunks: dict[str, list[str]] = {}
     seconds: list[float] = []
     counts: Counter[str] = Counter()
+    by_asks: dict[str, list[int]] = {}
     single_words: list[int] = []
     failures: dict[str, list[str]] = {
         "facts": [],
@@ -110,8 +113,11 @@ def evaluate_answers(kb: Any, questions: Sequence[Mapping[str, Any]], *, generat
             found = facts_found(answer.text, q.get("facts", []))
             counts["facts_total"] += len(found)
             counts["facts_held"] += sum(found)
+            held = by_asks.setdefault(answer.asks or "", [0, 0])
+            held[1] += 1
             if all(found):
                 counts["facts"] += 1
+                held[0] += 1
             else:
                 failures["facts"].append(qid)
         if answer.answered:
@@ -153,6 +159,7 @@ def evaluate_answers(kb: Any, questions: Sequence[Mapping[str, Any]], *, generat
         "how_questions": counts["how_n"],
         "median_words_single": statistics.median(single_words) if single_words else 0,
         "median_seconds": statistics.median(seconds) if seconds else 0.0,
+        "facts_by_asks": dict(sorted(by_asks.items())),
         "failures": failures,
     }
 
