@@ -168,37 +168,41 @@ def main() -> None:
         )
         return model(batch["input_ids"], batch["attention_mask"])
 
-    # 1. fine-tune (not with --shipped)
+    # 1. fine-tune (not with --shipped: the shipped reader is kept as it is)
+    def fine_tune() -> None:
+        optimiser = torch.optim.AdamW([p for n, p in model.named_parameters() if n in tuned], lr=args.lr)
+        order = []
+        for _ in range(args.epochs):
+            epoch = list(range(len(fit)))
+            rng.shuffle(epoch)
+            order += epoch
+        total = 0.0
+        for step, i in enumerate(order):
+            pool = fit[i].pool
+            positives = [p[2] for p in pool if p[0]]
+            negatives = [p[2] for p in pool if not p[0] and not p[1]]
+            if not positives or not negatives:
+                continue
+            group = [rng.choice(positives), *rng.sample(negatives, min(NEGATIVES, len(negatives)))]
+            mention = without_answer(group[0], fit[i].answer) if args.mentions else None
+            if mention:
+                group.append(mention)
+            values = logits(fit[i].text, group)
+            loss = torch.nn.functional.cross_entropy(values.unsqueeze(0), torch.tensor([0]))
+            if args.absolute:
+                labels = torch.zeros_like(values)
+                labels[0] = 1.0
+                loss = loss + args.absolute * torch.nn.functional.binary_cross_entropy_with_logits(values, labels)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total += float(loss.detach())
+            if step % 500 == 0:
+                print(f"step {step}/{len(order)} loss {total / (step + 1):.3f} {time.perf_counter() - started:.0f} s")
+
     model.train()
-    optimiser = torch.optim.AdamW([p for n, p in model.named_parameters() if n in tuned], lr=args.lr)
-    order = []
-    for _ in range(0 if shipped else args.epochs):
-        epoch = list(range(len(fit)))
-        rng.shuffle(epoch)
-        order += epoch
-    total = 0.0
-    for step, i in enumerate(order):
-        pool = fit[i].pool
-        positives = [p[2] for p in pool if p[0]]
-        negatives = [p[2] for p in pool if not p[0] and not p[1]]
-        if not positives or not negatives:
-            continue
-        group = [rng.choice(positives), *rng.sample(negatives, min(NEGATIVES, len(negatives)))]
-        mention = without_answer(group[0], fit[i].answer) if args.mentions else None
-        if mention:
-            group.append(mention)
-        values = logits(fit[i].text, group)
-        loss = torch.nn.functional.cross_entropy(values.unsqueeze(0), torch.tensor([0]))
-        if args.absolute:
-            labels = torch.zeros_like(values)
-            labels[0] = 1.0
-            loss = loss + args.absolute * torch.nn.functional.binary_cross_entropy_with_logits(values, labels)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        total += float(loss.detach())
-        if step % 500 == 0:
-            print(f"step {step}/{len(order)} loss {total / (step + 1):.3f} {time.perf_counter() - started:.0f} s")
+    if not shipped:
+        fine_tune()
     model.eval()
 
     # 2. read the selector's READ most likely sentences

@@ -424,7 +424,8 @@ def document_chunks(kb: Any, hits: Sequence[Hit], documents: Mapping[str, float]
         # other documents' sentences into answers about one: own key facts 0.503 -> 0.469, near misses refused
         # 0.826 -> 0.761.
         read = {h.id for h in out}
-        extra = [h for h in hits if h.id not in read and not h.superseded]  # a read document's chunks are all in
+        # (a chunk of a document read whole is in `read` already)
+        extra = [h for h in hits if h.id not in read and not h.superseded]
         out += extra[: max(len(hits) - len(out), 0)]
     return out
 
