@@ -530,3 +530,12 @@ def test_counts_in_reads_digits_and_number_words() -> None:
     assert counts_in("Nyansatte kan velge mellom to turnusmodeller, og 12 av dem valgte den første.") == {2, 12}
     assert 2 not in counts_in("Fredrikstad fortalte om «Sykepleierløftet 2023–2025».")
     assert counts_in("Målet er 2 lærlinger per 1 000 innbyggere.") == {2, 1000}
+
+
+def test_a_name_is_the_same_joined_by_a_hyphen_or_a_dash() -> None:
+    from kb.answer.score import _about
+
+    sentence = "I 1766 ble Titius–Bodes lov formulert som et matematisk forsøk."
+    assert _about(("Titius-Bodes lov",), sentence)  # asked with a hyphen, written with an en dash
+    assert _about(("Titius–Bodes lov",), sentence.replace("–", "-"))
+    assert not _about(("Titius-Bodes lov",), "I 1766 ble Bodes lov formulert.")  # another name is still another

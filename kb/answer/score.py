@@ -371,12 +371,23 @@ def _answering_part(span: Span, q_stems: frozenset[str], idf: Mapping[str, float
     return " ".join([head, *(item for item, share in zip(items, shares, strict=True) if share == best)])
 
 
+# A dash joining two words inside a name («Titius–Bodes lov»), written as a hyphen or as an en or em dash.
+_JOINING_DASH = re.compile(r"(?<=\w)[–—](?=\w)")
+
+
 def _about(names: Sequence[str], context: str) -> bool:
-    """Whether the text names one of the things a question names (every word of it, as stems)."""
+    """Whether the text names one of the things a question names (every word of it, as stems).
+
+    A name is the same whether its words are joined by a hyphen or a dash: «Titius-Bodes lov» asked of a text
+    that writes «Titius–Bodes lov» (the hyphenated form also stems as one word, «titiusbod», the dashed one not).
+    """
+    # NOTE: NorQuAD 500-1000 answered 0.932 -> 0.934 («Når ble Titius-Bodes lov nedskrevet?» was refused with the
+    # answer shown as the likeliest sentence); every other figure of NorQuAD 0-1000 and the four labelled sets, and
+    # their 322 answers, unchanged.
     if not names:
         return True
-    stems = _stems(context)
-    return any(_stems(name) <= stems for name in names)
+    stems = _stems(_JOINING_DASH.sub("-", context))
+    return any(_stems(_JOINING_DASH.sub("-", name)) <= stems for name in names)
 
 
 def score_sentences(
