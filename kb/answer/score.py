@@ -460,11 +460,13 @@ def score_sentences(
     best_overlap = max(overlaps[i] for i in chosen)
     best_local = max(local[i] for i in chosen)
     selector = load_selector()
+    about: dict[str, bool] = {}  # per chunk: its text, heading and title name what the question names
     out = []
     for i in chosen:
         span = spans[i]
         text = span.display
-        context = f"{span.hit.text} {span.hit.heading} {span.hit.title}"
+        if span.hit.id not in about:  # stemmed once per chunk, not once per sentence
+            about[span.hit.id] = _about(asked.names, f"{span.hit.text} {span.hit.heading} {span.hit.title}")
         heading = heading_above(span.hit.text, span.start, "")
         role = sentence_role(
             text, heading or span.hit.heading, "" if heading else str(span.hit.metadata.get("role", ""))
@@ -492,7 +494,7 @@ def score_sentences(
                 items=items,
                 year=about_year(text, f"{span.hit.heading} {span.hit.title}", asked.years),
                 role=role,
-                about=_about(asked.names, context),
+                about=about[span.hit.id],
                 goal=states_goal(text),
             )
         )
