@@ -14,28 +14,34 @@ BACKGROUND, MEASURE, RESULT, LESSON, GOAL = "background", "measure", "result", "
 ROLES = (BACKGROUND, MEASURE, RESULT, LESSON, GOAL)
 
 # NOTE: the first role whose words a heading holds wins: «Resultater og erfaringer» is a result, «Mål og
-# tiltak» a measure only if no result word comes first in this order.
+# tiltak» a measure only if no result word comes first in this order, «Hvorfor gjorde vi dette?» background.
+# A heading names a step as a noun («Tiltak», «Læringspunkter») or as what «we» did, got or learnt, in any tense
+# («Hva vi gjorde», «Hva gjorde vi?», «Dette har vi gjort», «Hva har vi lært?»), so the verbs are matched in all
+# their forms; a compound that only starts with a step's word names a thing («Læringsnettverket»).
 _ROLES = (
     (
         RESULT,
         r"resultat\w*|effekt\w*|evaluering\w*|måloppnåing|måloppnåelse|status\w*|gevinst\w*|utbytte|"
-        r"hva (?:kom|skjedde)|kva (?:kom|skjedde)|oppnådd\w*|hvordan gikk|korleis gjekk",
+        r"hva (?:kom|skjedde)|kva (?:kom|skjedde)|oppnå\w*|hvordan gikk|korleis gjekk|gitt|"
+        r"(?:fikk|fekk|fått)(?: (?:vi|me|dei|de|det))? (?:til|ut)",
     ),
     (
         LESSON,
-        r"erfaring\w*|lærte|lærde|lærdom\w*|læring\w*|råd|tips|anbefaling\w*|suksessfaktor\w*|refleksjon\w*|"
-        r"videre arbeid|vidare arbeid|neste steg",
+        r"erfaring\w*|lærte|lært|lærde|lærdom\w*|læring|læringer|læringspunkt\w*|råd|tips|anbefaling\w*|"
+        r"suksess\w*|refleksjon\w*|annerledes|videre arbeid|vidare arbeid|(?:veien|vegen) (?:videre|vidare)|"
+        r"neste steg",
     ),
+    (BACKGROUND, r"hvorfor|kvifor"),
     (
         MEASURE,
-        r"tiltak\w*|hva vi gjorde|kva vi gjorde|dette gjorde|slik gjorde|slik jobbet|gjennomføring\w*|metode\w*|"
-        r"løsning\w*|innsats\w*|opplegg\w*|virkemid\w*|handlingsplan\w*",
+        r"tiltak\w*|gjorde|gjort|gjør|gjer|gjennomfør\w*|slik jobbet|aktivitet\w*|metode\w*|løsning\w*|"
+        r"innsats\w*|opplegg\w*|virkemid\w*|handlingsplan\w*",
     ),
     (GOAL, r"mål|målet|målene|måla|mål for|målsetting\w*|ambisjon\w*|visjon\w*|prioriter\w*|satsingsområd\w*"),
     (
         BACKGROUND,
         r"bakgrunn\w*|utfordring\w*|problem\w*|situasjon\w*|utgangspunkt\w*|behov\w*|formål\w*|"
-        r"innledning\w*|innleiing\w*|hvorfor|kvifor|utfordringsbilde\w*",
+        r"innledning\w*|innleiing\w*|utfordringsbilde\w*",
     ),
 )
 _PATTERNS = tuple((role, re.compile(rf"(?<![\wæøå])(?:{words})(?![\wæøå])", re.IGNORECASE)) for role, words in _ROLES)

@@ -261,6 +261,26 @@ def test_the_value_a_word_is_written_with_is_read_from_the_rest_of_its_sentence(
         ("Mål for 2024–2026", "goal"),
         ("Lærlinger og fagbrev", ""),
         ("", ""),
+        # the same steps as other reports word them: a question, another tense, nynorsk
+        ("Hva gjorde vi?", "measure"),
+        ("Kva gjorde vi?", "measure"),
+        ("Dette har vi gjort", "measure"),
+        ("Hva ble gjort?", "measure"),
+        ("Gjennomført", "measure"),
+        ("Aktiviteter", "measure"),
+        ("Hva har vi oppnådd?", "result"),
+        ("Dette fikk vi til", "result"),
+        ("Kva fekk vi til?", "result"),
+        ("Hva har det gitt?", "result"),
+        ("Hva har vi lært?", "lesson"),
+        ("Kva har vi lært?", "lesson"),
+        ("Læringspunkter", "lesson"),
+        ("Dette ville vi gjort annerledes", "lesson"),
+        ("Suksesskriterier", "lesson"),
+        ("Veien videre", "lesson"),
+        # a compound that starts with «læring» names a thing, not what was learnt
+        ("Hva er læringsnettverket?", ""),
+        ("Læringsplattform", ""),
     ],
 )
 def test_a_sections_role_comes_from_its_heading(heading: str, role: str) -> None:

@@ -456,8 +456,8 @@ def reports_change(sentence: str) -> bool:
     return bool(_CHANGE.search(sentence) or _PERFECT_CHANGE.search(sentence)) and bool(figures(sentence))
 
 
-def sentence_role(sentence: str, heading: str, stored: str = "") -> str:
-    """A sentence's role: a result if it reports a change in figures, else its chunk's or its heading's role.
+def sentence_role(sentence: str, heading: str) -> str:
+    """A sentence's role: a result if it reports a change in figures, else its heading's role.
 
     A change («økte fra 11 av 17 til 19 av 22») is a result wherever it stands, but not a goal's «skal økes
     fra … til …». A sentence under no telling heading is a measure when it says what was done («Kommunen
@@ -465,7 +465,7 @@ def sentence_role(sentence: str, heading: str, stored: str = "") -> str:
     """
     if _CHANGE.search(sentence) and figures(sentence) and not states_goal(sentence):
         return RESULT_ROLE
-    role = stored or section_role(heading)
+    role = section_role(heading)
     if not role and _MEASURE_WORDING.search(sentence) and not states_goal(sentence):
         return MEASURE_ROLE
     return role

@@ -468,9 +468,9 @@ def score_sentences(
         if span.hit.id not in about:  # stemmed once per chunk, not once per sentence
             about[span.hit.id] = _about(asked.names, f"{span.hit.text} {span.hit.heading} {span.hit.title}")
         heading = heading_above(span.hit.text, span.start, "")
-        role = sentence_role(
-            text, heading or span.hit.heading, "" if heading else str(span.hit.metadata.get("role", ""))
-        )
+        # NOTE: from the heading, not the role stored with the chunk at ingest: a store keeps the roles of the
+        # rules it was built with, and the heading gives the same role under today's rules without re-ingesting.
+        role = sentence_role(text, heading or span.hit.heading)
         items = asked_items(asked, _answering_part(span, q_stems, idf, unseen))
         values = features(
             asked,
