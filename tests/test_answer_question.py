@@ -34,6 +34,7 @@ from kb.answer.question import (
     SHARE,
     counts_in,
     is_comparison,
+    plain_wording,
     question_parts,
     read_question,
     session_asked,
@@ -67,6 +68,13 @@ from kb.types import Hit
         ("Hvilke tiltak har kommunen for seniorer?", MEASURE),
         ("Hva gjør dere når en ansatt slutter?", MEASURE),  # «når» inside the question is no date question
         ("Hva vet nettverket om seniorpolitikk?", OVERVIEW),
+        # other ways to ask how it was done, and what came of it (bokmål and nynorsk)
+        ("På hvilken måte har kommunen rekruttert sykepleiere?", MEASURE),  # a manner, not a name
+        ("Kva tiltak har kommunen sett i verk for lærlingane?", MEASURE),  # nynorsk «kva» + noun: «which»
+        ("Korleis gjekk det med årsturnusen?", RESULT),  # as «Hvordan gikk det med …?»
+        ("Hva har kommunen fått ut av langvaktene?", RESULT),
+        ("Har det hjulpet å innføre årsturnus?", RESULT),
+        ("Ga kompetansekartleggingen noe resultat?", RESULT),
         # a search-box query asks what its quantity or time noun names
         ("HR-vakt Halden antall henvendelser 2024", FIGURE),
         ("lederprogram Moss pris per deltaker", FIGURE),
@@ -77,6 +85,14 @@ from kb.types import Hit
 )
 def test_the_asked_type_comes_from_the_question_words(question: str, asks: str) -> None:
     assert read_question(question).asks == asks
+
+
+def test_in_what_way_is_read_as_how() -> None:
+    assert (
+        plain_wording("På hvilken måte har Råde rekruttert sykepleiere?") == "Hvordan har Råde rekruttert sykepleiere?"
+    )
+    assert plain_wording("kan du si på kva måte dei gjorde det?") == "kan du si korleis dei gjorde det?"
+    assert plain_wording("Hvilken måte er best?") == "Hvilken måte er best?"  # no «på»: left as asked
 
 
 @pytest.mark.parametrize(

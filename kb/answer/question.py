@@ -161,7 +161,7 @@ _QUANTITY = (
     r"alder\w*|skår\w*|snitt\w*|gjennomsnitt\w*|score\w*|poeng\w*"
 )
 _TIME = r"år(?:et|stal)?|dato\w*|måned\w*|månad\w*|tidspunkt\w*|dag(?:en)?|uke(?:n)?|veke|semester\w*|periode\w*"
-_MEASURES = r"tiltak\w*|grep(?:ene)?|metod\w*|virkemid\w*|aktivitet\w*|strategi\w*|løsning\w*|ordning\w*"
+_MEASURES = r"tiltak\w*|grep(?:ene)?|metod\w*|virkemid\w*|aktivitet\w*|strategi\w*|løsning\w*|ordning\w*|måte\w*|måtar"
 _RESULTS = r"resultat\w*|effekt\w*|erfaring\w*|lærdom\w*"
 # «hvor stor …», «hva koster …»: the size and price words that a figure question (and its measured noun) uses
 _SIZE = r"mye|mykje|stor|store|stort|høy|høg|høyt|høgt|lang|langt|dyr|dyrt"
@@ -201,9 +201,12 @@ _ASKS = (
         re.compile(
             r"\b(?:hva|kva) (?:ble|blei|vart|var|er|har vært|har vore|viste|gav|ga) (?:\w+ )?(?:resultat\w*|effekt\w*)"
             r"|\b(?:resultat\w*|effekt\w*) av\b|\b(?:hvilke|kva for)\w* (?:resultat|effekt)\w*"
-            r"|\bvirke(?:t|de)?\b|\bvirka\b|\bfunger\w*|\bhjalp\b|\bhjelpte\b|\bkom (?:det )?ut av\b"
-            r"|\butfall\w*|\bgikk det\b|\blyktes\b|\blukkast\b|\bførte (?:det )?til\b|\bgav (?:det )?\b|\boppnådd\w*"
-            r"|\bendret (?:seg|det)\b|\bbetydning\b|\b(?:hva|kva) viste\b",
+            r"|\bkva (?:resultat|effekt)\w*|\b(?:noe|noko|noen|nokon|godt|gode|bedre|betre) (?:resultat|effekt)\w*"
+            r"|\b(?:ga|gav|gir|gjev)\b(?=[^?]*\b(?:resultat|effekt))"  # only the verb: the words between are the topic
+            r"|\bvirke(?:t|de)?\b|\bvirka\b|\bfunger\w*|\bhjalp\b|\bhjelpte\b|\bhjulpe[tn]?\b|\bhjelpe[rs]? det\b"
+            r"|\bkom (?:det )?ut av\b|\b(?:få|får|fått|fikk|fekk)(?: (?:vi|me|de|dei|dere|det|man))? ut av\b"
+            r"|\butfall\w*|\b(?:gikk|gjekk) det\b|\blyktes\b|\blukkast\b|\bførte (?:det )?til\b|\bgav (?:det )?\b"
+            r"|\boppnådd\w*|\bendret (?:seg|det)\b|\bbetydning\b|\b(?:hva|kva) viste\b",
             re.IGNORECASE,
         ),
     ),
@@ -212,7 +215,7 @@ _ASKS = (
         re.compile(
             r"^\W*(?:hvordan|korleis|koss)\b"
             r"|\b(?:hva|kva) (?:har|hadde|gjorde|gjør|gjer) \w+(?: \w+)? (?:gjort|for å|for at|med)\b"
-            rf"|\b(?:hva|kva) (?:gjorde|gjør|gjer|har \w+ gjort)\b|\b{_WHICH} (?:{_MEASURES})\b"
+            rf"|\b(?:hva|kva) (?:gjorde|gjør|gjer|har \w+ gjort)\b|\b(?:{_WHICH}|kva) (?:{_MEASURES})\b"
             r"|\b(?:hvordan|korleis)\b",
             re.IGNORECASE,
         ),
@@ -303,6 +306,21 @@ _QUANTITY_NOUN = re.compile(
     re.IGNORECASE,
 )
 _TIME_NOUN = re.compile(r"\b(?:dato(?:en)?|tidspunkt(?:et)?|frist(?:en)?)\b", re.IGNORECASE)
+
+
+# «På hvilken måte …?» asks what «Hvordan …?» asks; read as that, its words «hvilken» and «måte» neither make it a
+# name question nor count as words the answer must share with the text (bokmål and nynorsk).
+_IN_WHAT_WAY = re.compile(r"\bpå (?:hvilken|hvilke|kva for ein|kva for|kva) (?:måte|måtar|måter)\b", re.IGNORECASE)
+
+
+def plain_wording(question: str) -> str:
+    """The question with «på hvilken måte» (nynorsk «på kva måte») as «hvordan» («korleis»)."""
+
+    def how(match: re.Match[str]) -> str:
+        word = "korleis" if "kva" in match.group(0).lower() else "hvordan"
+        return word.capitalize() if match.group(0)[0].isupper() else word
+
+    return _IN_WHAT_WAY.sub(how, question)
 
 
 def without_result_words(question: str) -> str:

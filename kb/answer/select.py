@@ -33,6 +33,7 @@ from kb.answer.question import (
     counts_in,
     last_named,
     named_municipalities,
+    plain_wording,
     question_parts,
     read_question,
     session_asked,
@@ -434,6 +435,7 @@ def document_chunks(kb: Any, hits: Sequence[Hit], documents: Mapping[str, float]
 
 def retrieve_parts(kb: Any, question: str, filters: Filters | None = None) -> list[Retrieved]:
     """`retrieve` for each thing the question asks (kb.answer.question.question_parts), in the question's order."""
+    question = plain_wording(question)
     parts = question_parts(question)
     if len(parts) == 1:
         return [retrieve(kb, question, filters)]
@@ -451,6 +453,7 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
     search, the scope and the sentences' scores take the whole question, which holds the topic.
     """
     filters = filters or Filters()
+    question, part = plain_wording(question), plain_wording(part)
     docs = kb.documents()
     known = sorted({d.municipality for d in docs if d.municipality})
     newer = {d.source: d.superseded_by for d in docs if getattr(d, "superseded_by", "")}
