@@ -75,6 +75,12 @@ from kb.types import Hit
         ("Hva har kommunen fått ut av langvaktene?", RESULT),
         ("Har det hjulpet å innføre årsturnus?", RESULT),
         ("Ga kompetansekartleggingen noe resultat?", RESULT),
+        ("Hva er gjort for å rekruttere lærere?", MEASURE),  # passive: what was done
+        ("Kva vart gjort for seniorane?", MEASURE),
+        ("heltid Sarpsborg tiltak", MEASURE),  # a search-box query asks what its noun names
+        ("lærlinger Rakkestad resultater", RESULT),
+        ("Hva vet nettverket om tiltak mot sykefravær?", OVERVIEW),  # a question word says what is asked
+        ("Kan nettverket vedta felles tiltak?", OVERVIEW),  # and so does a question mark
         # a search-box query asks what its quantity or time noun names
         ("HR-vakt Halden antall henvendelser 2024", FIGURE),
         ("lederprogram Moss pris per deltaker", FIGURE),

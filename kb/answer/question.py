@@ -216,6 +216,7 @@ _ASKS = (
             r"^\W*(?:hvordan|korleis|koss)\b"
             r"|\b(?:hva|kva) (?:har|hadde|gjorde|gjør|gjer) \w+(?: \w+)? (?:gjort|for å|for at|med)\b"
             rf"|\b(?:hva|kva) (?:gjorde|gjør|gjer|har \w+ gjort)\b|\b(?:{_WHICH}|kva) (?:{_MEASURES})\b"
+            r"|\b(?:hva|kva) (?:er|ble|blei|vart|blir|vert|har blitt|har vorte) gjort\b"
             r"|\b(?:hvordan|korleis)\b",
             re.IGNORECASE,
         ),
@@ -306,6 +307,13 @@ _QUANTITY_NOUN = re.compile(
     re.IGNORECASE,
 )
 _TIME_NOUN = re.compile(r"\b(?:dato(?:en)?|tidspunkt(?:et)?|frist(?:en)?)\b", re.IGNORECASE)
+# A search-box query («heltid Sarpsborg tiltak», «lærlinger Rakkestad resultater»: no question word, no question
+# mark) asks for what its step noun names, as a quantity noun asks for a figure; a question says what it asks
+# («Ble nettverket flinkere til å gjennomføre tiltakene sine?» asks no measures).
+_STEP_NOUNS = (
+    (MEASURE, re.compile(r"\btiltak(?:et|ene|a)?\b", re.IGNORECASE)),
+    (RESULT, re.compile(r"\b(?:resultat|effekt)(?:et|er|ene|a)?\b", re.IGNORECASE)),
+)
 
 
 # «På hvilken måte …?» asks what «Hvordan …?» asks; read as that, its words «hvilken» and «måte» neither make it a
@@ -337,6 +345,10 @@ def asked_type(question: str) -> str:
         return FIGURE
     if _TIME_NOUN.search(question):
         return DATE
+    if "?" not in question and not _OPENS_QUESTION.search(question):
+        for kind, noun in _STEP_NOUNS:
+            if noun.search(question):
+                return kind
     return OVERVIEW
 
 
