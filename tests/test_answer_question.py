@@ -269,6 +269,19 @@ def test_the_value_a_word_is_written_with_is_read_from_the_rest_of_its_sentence(
     assert value_unit(" skal ned, og 11 ansatte deltok.") == ""  # a count is no share or amount
 
 
+def test_a_price_is_read_in_the_forms_norwegian_price_lists_write_it() -> None:
+    asked = read_question("Hva koster lederprogrammet?")
+    for told in (
+        "Lederprogrammet koster kr 25 000 per deltaker.",
+        "Prisen er 25 000,- per deltaker.",  # «,-»: whole kroner
+        "Egenandelen er 25.000 kroner.",
+        "Kursavgiften er 2,5 mill. kr.",
+    ):
+        assert asked_items(asked, told), told
+    assert value_unit(" er 4 500,- per person.") == AMOUNT
+    assert not asked_items(asked, "Programmet har 25 deltakere.")  # a count is no price
+
+
 @pytest.mark.parametrize(
     ("heading", "role"),
     [

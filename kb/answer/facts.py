@@ -141,6 +141,7 @@ _SHARE = re.compile(
 )
 _AMOUNT = re.compile(
     r"(?:\bkr\.?|\bNOK)\s*\d[\d .,]*|\d[\d .,]*\s*(?:kroner|kr\b|NOK\b|mill\w*|milliard\w*|tusen kroner)"
+    r"|\d[\d .]*,-"  # «25 000,-»: whole kroner, as price lists write it
     rf"|\b(?:{_NUMBER_WORDS}|ett|ein|eit|en)\s+(?:kroner|million\w*|milliard\w*)",  # «over én million kroner»
     re.IGNORECASE,
 )
