@@ -66,6 +66,35 @@ def test_pdf_drops_running_headers_and_keeps_a_sentence_over_a_page_break_whole(
     assert document.properties["title"] == "Kompetanseplan for Moss kommune 2024-2027"  # no title in its metadata
 
 
+def test_a_pdf_heading_may_be_a_question(tmp_path: Path) -> None:
+    # «Hva gjorde vi?», «Hva har vi lært?»: case reports often head their steps as questions
+    fpdf = pytest.importorskip("fpdf")
+    pdf = fpdf.FPDF(format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    lines = [
+        "Heltid i hjemmetjenesten",
+        "Sarpsborg kommune delte denne erfaringen på samlingen i mars 2024.",
+        "Hva gjorde vi?",
+        "Vi innførte langvakter i helgene og lyste ut alle stillinger som hele.",
+        "Hva har vi oppnådd?",
+        "Heltidsandelen økte fra 31 til 44 prosent på to år, og sykefraværet gikk ned.",
+        "Hvorfor var det viktig for de ansatte?",
+        "Vi spurte de ansatte om de ville ha større stillinger. Ville de det? De fleste svarte ja.",
+    ]
+    for line in lines:
+        pdf.cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(tmp_path / "case.pdf"))
+    document = load_path(tmp_path / "case.pdf")
+    headings = [s.heading for s in document.sections]
+    assert headings == [
+        "Heltid i hjemmetjenesten",
+        "Hva gjorde vi?",
+        "Hva har vi oppnådd?",
+        "Hvorfor var det viktig for de ansatte?",
+    ]
+
+
 def test_a_pdf_title_is_read_from_its_first_lines_with_the_period_under_it() -> None:
     from ingest.loaders.pdf import title_from_first_page
 
