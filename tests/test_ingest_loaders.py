@@ -126,9 +126,12 @@ def test_docx_bold_lines_typed_as_headings_start_sections(tmp_path: Path) -> Non
     document.add_paragraph(style="List Bullet").add_run("Fadder").bold = True
     document.add_paragraph().add_run("Resultater").bold = True
     document.add_paragraph("Turnover falt til 12 prosent.")
+    document.add_paragraph().add_run("Hva har vi lært?").bold = True  # a heading as a question
+    document.add_paragraph("Faste vikarer ga færre belastningstopper.")
+    document.add_paragraph().add_run("Hvorfor er dette viktig for alle kommunene i Østfold nå?").bold = True
     document.save(str(tmp_path / "notat.docx"))
     sections = load_path(tmp_path / "notat.docx").sections
-    assert [s.heading for s in sections] == ["Bakgrunn", "Resultater"]
+    assert [s.heading for s in sections] == ["Bakgrunn", "Resultater", "Hva har vi lært?"]  # not a long question
     assert "Dette er en fet setning i teksten." in sections[0].text and "- Fadder" in sections[0].text
 
 

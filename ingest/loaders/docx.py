@@ -5,7 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from ingest.loaders import LoadError
+from ingest.loaders import LoadError, short_question
 from ingest.types import Section, SourceDocument
 
 _HEADING_STYLES = ("heading", "overskrift", "title", "tittel")
@@ -17,9 +17,9 @@ def _is_heading(style_name: str) -> bool:
 
 
 def _bold_line(paragraph: object) -> bool:
-    """A short paragraph set all in bold, without closing punctuation: a heading typed without a heading style."""
+    """A short bold paragraph without closing punctuation, or a short question: a heading typed without a style."""
     text = paragraph.text.strip()  # type: ignore[attr-defined]
-    if not 2 < len(text) <= BOLD_HEADING_CHARS or text[-1] in ".,;:!?":
+    if not 2 < len(text) <= BOLD_HEADING_CHARS or (text[-1] in ".,;:!?" and not short_question(text)):
         return False
     runs = [r for r in paragraph.runs if r.text.strip()]  # type: ignore[attr-defined]
     return bool(runs) and all(r.bold for r in runs)

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from ingest.chunking import OPEN_ENDINGS
-from ingest.loaders import LoadError
+from ingest.loaders import LoadError, short_question
 from ingest.types import Section, SourceDocument
 
 logger = logging.getLogger(__name__)
@@ -24,16 +24,13 @@ RUNNING_SHARE = 0.5  # a line at a page edge on at least this share of the pages
 _CLOSED = ".!?:;"  # a line ending in one of these ends its sentence
 
 
-QUESTION_HEADING_WORDS = 8  # «Hva gjorde vi?», «Hvorfor var det viktig for de ansatte?»: a heading as a question
-
-
 def _looks_like_heading(line: str, next_line: str) -> bool:
     """A short line without closing punctuation, followed by longer body text, is taken as a heading.
 
     A short question counts too: case reports head their steps «Hva gjorde vi?», «Hva har vi lært?».
     """
     stripped = line.strip()
-    question = stripped.endswith("?") and len(stripped.split()) <= QUESTION_HEADING_WORDS
+    question = short_question(stripped)
     if not 2 < len(stripped) <= 70 or stripped[0] in "-•*–(":
         return False
     if stripped[-1] in ".,:;!?)-–" and not question:
