@@ -1181,6 +1181,41 @@ def test_a_how_answer_tells_what_was_done_before_the_problem(kb) -> None:  # typ
     assert all(i > 0 for i in problem)
 
 
+def test_a_how_answer_reads_a_case_worded_otherwise(make_kb, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    # Another municipality heads its steps as questions and the member asks «på hvilken måte»: the answer still
+    # tells what was done and what came of it, not the problem first.
+    write(
+        corpus,
+        "Moss/erfaringer/heltid-hjemmetjenesten.md",
+        """
+        # Heltid i hjemmetjenesten i Moss
+
+        ## Hvorfor gjorde vi dette?
+
+        I 2022 jobbet bare 31 prosent av de ansatte i hjemmetjenesten i Moss heltid, og mange hadde små stillinger.
+
+        ## Dette har vi gjort
+
+        Alle ledige stillinger i hjemmetjenesten lyses ut som hele stillinger.
+
+        ## Hva har vi oppnådd?
+
+        Flere ansatte i hjemmetjenesten har nå hele stillinger, og færre må ha to jobber.
+
+        ## Hva har vi lært?
+
+        Tillitsvalgte må være med fra første dag.
+        """,
+    )
+    kb = make_kb()
+    kb.ingest([corpus])
+    answer = ask(kb, "På hvilken måte fikk Moss flere ansatte i hjemmetjenesten til å jobbe heltid?", generator=False)
+    assert answer.answered and answer.asks == "measure"
+    assert answer.leads[:1] in (("measure",), ("result",))
+    lines = [line for line in answer.text.splitlines() if line.startswith("- ")]
+    assert "lyses ut som hele stillinger" in "".join(lines) and "31 prosent" not in lines[0]
+
+
 def test_the_answers_idf_comes_from_the_snapshot_and_equals_a_recount(kb) -> None:  # type: ignore[no-untyped-def]
     from collections import Counter
 
