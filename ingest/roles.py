@@ -22,7 +22,7 @@ _ROLES = (
     (
         RESULT,
         r"resultat\w*|effekt\w*|evaluering\w*|måloppnåing|måloppnåelse|status\w*|gevinst\w*|utbytte|"
-        r"hva (?:kom|skjedde)|kva (?:kom|skjedde)|oppnå\w*|hvordan gikk|korleis gjekk|gitt|"
+        r"hva (?:kom|skjedde)|kva (?:kom|skjedde)|oppnådd\w*|oppnådde|hvordan gikk|korleis gjekk|har \w+ gitt|"
         r"(?:fikk|fekk|fått)(?: (?:vi|me|dei|de|det))? (?:til|ut)",
     ),
     (
@@ -37,7 +37,10 @@ _ROLES = (
         r"tiltak\w*|gjorde|gjort|gjør|gjer|gjennomfør\w*|slik jobbet|aktivitet\w*|metode\w*|løsning\w*|"
         r"innsats\w*|opplegg\w*|virkemid\w*|handlingsplan\w*",
     ),
-    (GOAL, r"mål|målet|målene|måla|mål for|målsetting\w*|ambisjon\w*|visjon\w*|prioriter\w*|satsingsområd\w*"),
+    (
+        GOAL,
+        r"mål|målet|målene|måla|mål for|målsetting\w*|ambisjon\w*|visjon\w*|prioriter\w*|satsingsområd\w*|oppnå",
+    ),
     (
         BACKGROUND,
         r"bakgrunn\w*|utfordring\w*|problem\w*|situasjon\w*|utgangspunkt\w*|behov\w*|formål\w*|"
