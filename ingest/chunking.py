@@ -66,6 +66,17 @@ class _Piece:
     start: int  # character offset of the piece in the document text
 
 
+# A question this short on a line of its own heads a section («Hva gjorde vi?», «Hvem er med?»): the loaders read it
+# as a heading, and so does the answer's sentence splitter; a longer question alone is the text's own.
+QUESTION_HEADING_WORDS = 8
+
+
+def short_question(line: str) -> bool:
+    """Whether a line is a question short enough to head a section (case reports ask «Hva gjorde vi?»)."""
+    text = line.strip()
+    return text.endswith("?") and len(text.split()) <= QUESTION_HEADING_WORDS
+
+
 def split_sentences(text: str) -> list[str]:
     """Split Norwegian text into sentences, keeping abbreviations such as «f.eks.» inside the sentence."""
     sentences: list[str] = []

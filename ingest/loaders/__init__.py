@@ -7,14 +7,6 @@ from pathlib import Path
 
 from ingest.types import SourceDocument
 
-QUESTION_HEADING_WORDS = 8  # «Hva gjorde vi?», «Hvorfor var det viktig for de ansatte?»: a heading as a question
-
-
-def short_question(line: str) -> bool:
-    """Whether a line is a question short enough to head a section (case reports ask «Hva gjorde vi?»)."""
-    text = line.strip()
-    return text.endswith("?") and len(text.split()) <= QUESTION_HEADING_WORDS
-
 
 class LoadError(Exception):
     """A file could not be read. The message is a reason a user can act on (Norwegian)."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from ingest.loaders import LoadError, short_question
+from ingest.chunking import short_question
+from ingest.loaders import LoadError
 from ingest.types import Section, SourceDocument
 
 _HEADING_STYLES = ("heading", "overskrift", "title", "tittel")

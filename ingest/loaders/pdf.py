@@ -12,8 +12,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from ingest.chunking import OPEN_ENDINGS
-from ingest.loaders import LoadError, short_question
+from ingest.chunking import OPEN_ENDINGS, short_question
+from ingest.loaders import LoadError
 from ingest.types import Section, SourceDocument
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 
-from ingest.chunking import OPEN_ENDINGS, split_sentences
+from ingest.chunking import OPEN_ENDINGS, short_question, split_sentences
 from kb.answer.facts import dates, figures
 from kb.types import MONTHS, Hit
 
@@ -34,7 +34,6 @@ _CONTINUES = (
     | {"er", "var", "blir", "ble", "har", "hadde", "skal", "kan", "vil", "må", "bør", "får", "fikk"}
     | {"ein", "eit", "dei", "frå", "utan", "innan", "kor", "vert", "vart", "blei", "fekk"}  # nynorsk
 )
-QUESTION_HEADING_WORDS = 8  # «Hvem er med?», «Hva bør du lese først?»: a longer question alone is the text's own
 _SENTENCE_END = re.compile(r"(?<!\d)[.!?]\s+[A-ZÆØÅ]")  # not «Samling 25. januar 2024: Heltidskultur»
 # Sentences that address the assistant rather than the reader: never evidence, never quoted as an answer.
 _INSTRUCTION = re.compile(
@@ -138,12 +137,10 @@ def _is_heading(line: str, next_line: str, previous_line: str | None = None) -> 
 
 
 def _question_heading(stripped: str, next_line: str, previous_line: str | None) -> bool:
-    """A question of at most QUESTION_HEADING_WORDS words on a line of its own, blank lines before and after it."""
-    if previous_line is None or previous_line.strip() or next_line.strip() or not stripped.endswith("?"):
+    """A short question (`ingest.chunking.short_question`) on a line of its own, blank lines before and after it."""
+    if previous_line is None or previous_line.strip() or next_line.strip() or not short_question(stripped):
         return False
-    if _BULLET.match(stripped) or _SENTENCE_END.search(stripped) or not stripped[0].isupper():
-        return False
-    return len(stripped.split()) <= QUESTION_HEADING_WORDS
+    return not (_BULLET.match(stripped) or _SENTENCE_END.search(stripped) or not stripped[0].isupper())
 
 
 def _table_row(stripped: str) -> bool:
