@@ -172,7 +172,8 @@ def main() -> None:
         return
     state = st.session_state.get("source_view")
     try:
-        filters = sidebar_filters(documents) if page.title in ("Søk", "Spør") and documents else Filters()
+        searching = page.title in ("Søk", "Spør") and documents
+        filters = sidebar_filters(documents, parts=page.title == "Søk") if searching else Filters()
         if state:
             source_view(kb, state)
         elif not documents and page.title != "Legg til dokumenter":

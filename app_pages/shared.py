@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from ingest.roles import PART_LABELS
 from kb.access import UserView, uploads
 from kb.errors import (
     AccessDeniedError,
@@ -147,8 +148,11 @@ def source_view(kb: Any, state: dict[str, Any]) -> None:
 
 
 # --- the sidebar -------------------------------------------------------------------------------------------
-def sidebar_filters(documents: list[Any]) -> Filters:
-    """Kommune, dokumenttype, periode and tema, for Søk and Spør."""
+def sidebar_filters(documents: list[Any], parts: bool = False) -> Filters:
+    """Kommune, dokumenttype, periode and tema, for Søk and Spør; with `parts`, the part of a text too (Søk).
+
+    NOTE: not on Spør: an answer reads whole documents to tell what was done and what came of it.
+    """
     choices = views.filter_choices(documents)
     st.sidebar.subheader("Filtre")
     municipalities = st.sidebar.multiselect("Kommune", choices.municipalities, placeholder="Alle kommuner")
@@ -159,7 +163,16 @@ def sidebar_filters(documents: list[Any]) -> Filters:
     if choices.years and choices.years[0] < choices.years[1]:
         years = st.sidebar.slider("Periode", choices.years[0], choices.years[1], choices.years, key="years")
     topics = st.sidebar.multiselect("Tema", choices.themes, placeholder="Alle temaer")
-    return views.build_filters(municipalities, doc_types, topics, years, choices.years)
+    roles: list[str] = []
+    if parts:
+        roles = st.sidebar.multiselect(
+            "Del av teksten",
+            list(PART_LABELS),
+            format_func=PART_LABELS.__getitem__,
+            placeholder="Hele teksten",
+            help="Bare avsnitt under overskrifter som «Tiltak», «Resultater» eller «Dette lærte vi».",
+        )
+    return views.build_filters(municipalities, doc_types, topics, years, choices.years, roles)
 
 
 def sidebar_status(kb: Any) -> None:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ingest.roles import section_role
+from ingest.roles import section_metadata, section_role
 from ingest.types import Chunk, Scalar, Section
 
 # Abbreviations that end in a period without ending the sentence (bokmål and nynorsk).
@@ -203,6 +203,7 @@ def chunk_sections(
             **metadata,
             "heading": heading,
             "role": section_role(heading),
+            **section_metadata(p.heading for p in group),
             "chunk_index": index,
             "char_start": group[0].start,
         }

@@ -9,9 +9,20 @@ measures. The words are the general ones of such headings, in bokmål and nynors
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 BACKGROUND, MEASURE, RESULT, LESSON, GOAL = "background", "measure", "result", "lesson", "goal"
 ROLES = (BACKGROUND, MEASURE, RESULT, LESSON, GOAL)
+# What a reader calls each part of a text (`kb search --part`, the app's «Del av teksten»), in a case's order.
+PART_NAMES = {"bakgrunn": BACKGROUND, "mål": GOAL, "tiltak": MEASURE, "resultat": RESULT, "råd": LESSON}
+PART_LABELS = {
+    BACKGROUND: "Bakgrunn og utfordringer",
+    GOAL: "Mål",
+    MEASURE: "Tiltak – hva ble gjort",
+    RESULT: "Resultater og effekt",
+    LESSON: "Erfaringer og råd",
+}
+SECTIONS_KEY = "sections"  # chunk metadata: the roles of the sections a chunk holds, comma-separated ("" for none)
 
 # NOTE: the first role whose words a heading holds wins: «Resultater og erfaringer» is a result, «Mål og
 # tiltak» a measure only if no result word comes first in this order, «Hvorfor gjorde vi dette?» background.
@@ -56,3 +67,22 @@ def section_role(heading: str) -> str:
         if pattern.search(heading or ""):
             return role
     return ""
+
+
+def role_key(role: str) -> str:
+    """The chunk metadata flag that a chunk holds a section with this role (True), for filtering before ranking."""
+    return f"role_{role}"
+
+
+def section_metadata(headings: Iterable[str]) -> dict[str, str | bool]:
+    """A chunk's section metadata from the headings of the sections it holds: the roles, and a flag per role.
+
+    A short section is packed with the next one (ingest.chunking), so one chunk may hold a case's «Resultater»
+    and its «Dette lærte vi»: a search for lessons finds it by either.
+    """
+    held = {section_role(heading) for heading in headings}
+    roles = [role for role in ROLES if role in held]
+    return {SECTIONS_KEY: ",".join(roles), **{role_key(role): True for role in roles}}
+
+
+SECTION_KEYS = (SECTIONS_KEY, *(role_key(role) for role in ROLES))  # the metadata `section_metadata` may write

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ingest.loaders import LoadError
 from ingest.pipeline import (
+    FileRef,
     PreparedFile,
     layout_base,
     prepare,
@@ -189,6 +190,8 @@ def ingest(
                     report.unchanged += 1
                     if entry.origin != origin and not dry_run:
                         kb.store.set_origin(source, origin)  # stored before origins were kept, or moved
+                    if not entry.marked and not dry_run:
+                        changed |= _mark_sections(kb, ref, digest, mask, extra_metadata)
                     continue
                 if dry_run:
                     is_update = entry is not None and digest not in entry.versions
@@ -311,6 +314,30 @@ def _under(source: str, prefix: str) -> bool:
 
 def _masking_marker(kb: IngestTarget) -> Path:
     return kb.lexical_path.with_name(f"{kb.store.name}.masking")
+
+
+def _mark_sections(
+    kb: IngestTarget, ref: FileRef, digest: str, mask: bool, extra_metadata: dict[str, str] | None
+) -> bool:
+    """Give an unchanged file's stored chunks the roles of their sections (stored before they were kept).
+
+    The file is read and chunked again, not embedded: the same version gives the same chunk ids. Returns whether
+    any chunk was updated. A file that cannot be read now keeps its chunks as they are (it is unchanged).
+    """
+    settings = kb.settings
+    try:
+        prepared = prepare(
+            ref,
+            chunk_size=settings.chunk_size,
+            overlap=settings.chunk_overlap,
+            mask=mask,
+            content_hash=digest,
+            extra_metadata=extra_metadata,
+        )
+    except (LoadError, OSError) as exc:
+        logger.warning("could not mark the sections of %s: %s", ref.source, exc)
+        return False
+    return kb.store.set_sections(prepared.chunks) > 0
 
 
 def remask_stored(kb: IngestTarget, report: IngestReport) -> int:

@@ -112,12 +112,17 @@ class Filters:
     municipalities: tuple[str, ...] = ()
     doc_types: tuple[str, ...] = ()
     themes: tuple[str, ...] = ()
+    # Parts of a text by their role (ingest.roles: background, goal, measure, result, lesson): a chunk holding
+    # a section with one of them passes.
+    roles: tuple[str, ...] = ()
     date_from: str = ""  # ISO date, inclusive
     date_to: str = ""  # ISO date, inclusive
     visible_to: str | None = None  # municipality whose `intern` documents are also visible; None = all
 
     def __bool__(self) -> bool:
-        return bool(self.municipalities or self.doc_types or self.themes or self.date_from or self.date_to)
+        return bool(
+            self.municipalities or self.doc_types or self.themes or self.roles or self.date_from or self.date_to
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,22 @@ def test_search_filters_and_grouping(mini_corpus: Path) -> None:
     assert "Halden" in grouped and all(isinstance(v, list) for v in grouped.values())
 
 
+def test_search_by_part_of_the_text(mini_corpus: Path) -> None:
+    run("ingest", str(mini_corpus))
+    everything = {h["source"] for h in json.loads(run("search", "heltid lærlinger", "-k", "10", "--json"))}
+    assert "Sarpsborg/strategier/kompetansestrategi-2024-2027.md" in everything
+    # Only texts with a «Resultater» section: the two cases, not the strategies' «Mål» or the note's «Metoder».
+    results = json.loads(run("search", "heltid lærlinger", "-k", "10", "--part", "resultat", "--json"))
+    assert {h["source"] for h in results} == {
+        "Halden/erfaringer/heltidskultur.md",
+        "Sarpsborg/erfaringer/introduksjonsprogram.md",
+    }
+    goals = json.loads(run("search", "lærlinger", "--part", "mål", "--json"))
+    assert goals and all("/strategier/" in h["source"] for h in goals)
+    wrong = CliRunner().invoke(cli, ["search", "heltid", "--part", "konklusjon"])
+    assert wrong.exit_code == 2 and "tiltak" in wrong.output
+
+
 def test_stats_and_remove(mini_corpus: Path) -> None:
     run("ingest", str(mini_corpus))
     stats = json.loads(run("stats", "--json"))

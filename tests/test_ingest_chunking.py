@@ -49,3 +49,22 @@ def test_short_heading_sections_merge_with_what_follows() -> None:
     ]
     chunks = chunk_sections(sections, source="a.md", metadata={}, chunk_size=1000)
     assert len(chunks) == 1
+
+
+def test_a_chunk_carries_the_roles_of_every_section_it_holds() -> None:
+    # A short case packs into one chunk: a search for results or for lessons must find it by either section.
+    sections = [
+        Section(text="Utfordringen\n\nFor mange sluttet det første året.", heading="Utfordringen"),
+        Section(text="Resultater\n\nTurnover falt fra 31 til 17 prosent.", heading="Resultater"),
+        Section(text="Dette lærte vi\n\nFadderen må ha tid.", heading="Dette lærte vi"),
+        Section(text="Kontakt\n\nHR-avdelingen.", heading="Kontakt"),
+    ]
+    (chunk,) = chunk_sections(sections, source="a.md", metadata={}, chunk_size=1000)
+    assert chunk.metadata["sections"] == "background,result,lesson"
+    assert {k for k, v in chunk.metadata.items() if k.startswith("role_") and v} == {
+        "role_background",
+        "role_result",
+        "role_lesson",
+    }
+    (plain,) = chunk_sections([Section(text="Kontakt\n\nHR.", heading="Kontakt")], source="b.md", metadata={})
+    assert plain.metadata["sections"] == "" and not any(k.startswith("role_") for k in plain.metadata)

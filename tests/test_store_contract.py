@@ -189,6 +189,8 @@ def crowded(tmp_path: Path) -> Path:
         ---
         # Seniorpolitisk plan
 
+        ## Dette lærte vi
+
         Planen gjelder seniorer, pensjon, arbeidsmiljø, trivsel, lønn og redusert arbeidstid; turnus nevnes.
         """,
     )
@@ -205,8 +207,9 @@ WEAK = "Rakkestad/strategier/seniorpolitikk.md"
         Filters(doc_types=("strategi",)),
         Filters(themes=("seniorpolitikk",)),
         Filters(date_from="2019-01-01", date_to="2019-12-31"),
+        Filters(roles=("lesson", "result")),
     ],
-    ids=["municipality", "type", "theme", "date-range"],
+    ids=["municipality", "type", "theme", "date-range", "part"],
 )
 def test_filters_apply_before_ranking(kb_for: MakeKB, crowded: Path, filters: Filters) -> None:
     kb = kb_for()
@@ -234,6 +237,28 @@ def test_filters_on_store_query_directly(kb_for: MakeKB, crowded: Path) -> None:
     hits = kb.store.query(vector, 10, Filters(municipalities=("Rakkestad",)))
     assert [h.source for h in hits] == [WEAK]  # fewer matches than k: no error, just fewer hits
     assert kb.store.query(vector, 10, Filters(municipalities=("Ingensteds",))) == []
+    assert [h.source for h in kb.store.query(vector, 10, Filters(roles=("lesson",)))] == [WEAK]
+
+
+def test_a_store_from_before_sections_were_marked_gets_them_on_the_next_ingest(
+    kb_for: MakeKB, crowded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingest.chunking
+
+    kb = kb_for()
+    with monkeypatch.context() as old_version:  # what an ingest before #18 stored: no section roles
+        old_version.setattr(ingest.chunking, "section_metadata", lambda headings: {})
+        kb.ingest([crowded])
+    lessons = Filters(roles=("lesson",))
+    assert kb.search(QUERY, k=3, filters=lessons) == []
+    before = snapshot(kb.store)
+
+    report = kb.ingest([crowded])
+    assert report.unchanged == 121 and not report.added and not report.updated and report.chunks_embedded == 0
+    assert snapshot(kb.store) == before  # the same chunks, only marked
+    for mode in ("dense", "bm25", "hybrid"):
+        assert [h.source for h in kb.search(QUERY, k=3, filters=lessons, mode=mode)] == [WEAK], mode
+    assert all(entry.marked for entry in kb.store.files().values())
 
 
 # --- revision, BM25, versions -------------------------------------------------------------------------------

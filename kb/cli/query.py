@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import click
 
+from ingest.roles import PART_NAMES
 from kb.cli.context import handle_errors, open_view
 from kb.types import Filters
+
+
+def roles_of(parts: tuple[str, ...]) -> tuple[str, ...]:
+    """The section roles (ingest.roles) of the parts a reader names («tiltak», «resultat»)."""
+    return tuple(PART_NAMES[part] for part in parts)
 
 
 def _filters(
@@ -47,6 +54,12 @@ def filter_options(func: Any) -> Any:
 @click.option("-k", default=5, show_default=True, help="Number of hits.")
 @filter_options
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
+@click.option(
+    "--part",
+    multiple=True,
+    type=click.Choice(list(PART_NAMES)),
+    help="Only this part of a text, by its heading: bakgrunn, mål, tiltak, resultat, råd (repeatable).",
+)
 @click.option("--per-municipality", default=0, help="At most N hits per municipality first (0 = off).")
 @click.option("--group", is_flag=True, help="Group the best hits by municipality.")
 @click.option("--history", is_flag=True, help="Do not push older versions of strategies down.")
@@ -62,6 +75,7 @@ def search(
     theme: tuple[str, ...],
     date_from: str,
     date_to: str,
+    part: tuple[str, ...],
     mode: str,
     per_municipality: int,
     group: bool,
@@ -74,11 +88,12 @@ def search(
     Eksempler:
       kb search "IA-avtalen" -k 3
       kb search "lærlinger" --municipality Sarpsborg --type strategi --json
+      kb search "heltid" --part resultat --part råd
     """
     from kb.retrieve.retrieval import group_by_municipality
 
     kb = open_view(ctx)
-    filters = _filters(municipality, type_, theme, date_from, date_to)
+    filters = replace(_filters(municipality, type_, theme, date_from, date_to), roles=roles_of(part))
     hits = kb.search(
         query,
         k=k * 3 if group else k,

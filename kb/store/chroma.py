@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
+from ingest.roles import SECTION_KEYS, SECTIONS_KEY, role_key
 from kb.config import Settings, index_name
 from kb.errors import StoreUnavailableError
 from kb.types import Filters, Hit, Scalar
@@ -45,6 +46,7 @@ class StoredFile:
     expected: dict[str, int] = field(default_factory=dict)  # content_hash -> n_chunks the version has
     ingested_at: dict[str, float] = field(default_factory=dict)
     origin: str = ""  # the folder it was ingested under (ingest.pipeline.layout_base); "" before #21
+    marked: bool = True  # every chunk has its sections' roles (ingest.roles.section_metadata); not before #18
 
     def is_complete(self, content_hash: str) -> bool:
         """Whether exactly this version, whole, is stored (and nothing else)."""
@@ -107,6 +109,9 @@ def where_clause(filters: Filters) -> dict[str, Any] | None:
     if filters.themes:
         themes = [{theme_key(t): True} for t in filters.themes]
         clauses.append(themes[0] if len(themes) == 1 else {"$or": themes})
+    if filters.roles:
+        roles = [{role_key(r): True} for r in filters.roles]
+        clauses.append(roles[0] if len(roles) == 1 else {"$or": roles})
     if filters.date_from:
         clauses.append({"date_num": {"$gte": int(filters.date_from.replace("-", ""))}})
     if filters.date_to:
@@ -371,6 +376,7 @@ class Store:
                 entry.expected[digest] = int(meta.get("n_chunks", 0))
                 entry.ingested_at[digest] = float(meta.get("ingested_at", 0.0))
                 entry.origin = entry.origin or str(meta.get("origin", ""))
+                entry.marked = entry.marked and SECTIONS_KEY in meta
             offset += len(got["ids"])
 
     @_server_errors
@@ -450,6 +456,24 @@ class Store:
         if got["ids"]:
             metadatas = [{**meta, "origin": origin} for meta in got["metadatas"]]
             self._collection.update(ids=got["ids"], metadatas=metadatas)
+
+    @_server_errors
+    def set_sections(self, chunks: Sequence[Any]) -> int:
+        """Give stored chunks the roles of their sections (for chunks stored before they were kept).
+
+        `chunks`: the file's chunks as ingest makes them now; their section metadata is written to the stored
+        chunks with the same ids. Returns how many were updated.
+        """
+        wanted = {chunk.id: chunk for chunk in chunks}
+        got = self._collection.get(ids=list(wanted), include=["metadatas"])
+        if not got["ids"]:
+            return 0
+        metadatas = [
+            {**meta, **{k: v for k, v in wanted[i].metadata.items() if k in SECTION_KEYS}}
+            for i, meta in zip(got["ids"], got["metadatas"], strict=True)
+        ]
+        self._collection.update(ids=got["ids"], metadatas=metadatas)
+        return len(got["ids"])
 
     @_server_errors
     def delete_other_versions(self, source: str, keep_hash: str) -> None:

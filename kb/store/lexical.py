@@ -432,6 +432,7 @@ class LexicalIndex:
         if filters is None or (not filters and filters.visible_to is None):
             return None
         from ingest.metadata import theme_key
+        from ingest.roles import role_key
 
         cols = self._columns
         keep = np.ones(len(self.ids), dtype=bool)
@@ -441,6 +442,9 @@ class LexicalIndex:
             keep &= np.isin(cols["doc_type"], list(filters.doc_types))
         if filters.themes:
             keys = [theme_key(t) for t in filters.themes]
+            keep &= np.array([any(m.get(key) for key in keys) for m in self.metadatas], dtype=bool)
+        if filters.roles:
+            keys = [role_key(r) for r in filters.roles]
             keep &= np.array([any(m.get(key) for key in keys) for m in self.metadatas], dtype=bool)
         if filters.date_from:
             keep &= cols["date_num"] >= int(filters.date_from.replace("-", ""))

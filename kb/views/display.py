@@ -140,6 +140,7 @@ def build_filters(
     themes: Iterable[str] = (),
     years: tuple[int, int] | None = None,
     all_years: tuple[int, int] | None = None,
+    roles: Iterable[str] = (),
 ) -> Filters:
     """Filters from the sidebar's widgets; a year range equal to the whole range is no filter."""
     date_from = date_to = ""
@@ -149,6 +150,7 @@ def build_filters(
         municipalities=tuple(municipalities),
         doc_types=tuple(doc_types),
         themes=tuple(themes),
+        roles=tuple(roles),
         date_from=date_from,
         date_to=date_to,
     )
