@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from ingest.roles import section_role
 from kb.answer import ask, check_generated, document_chunks, focus, retrieve, score_sentences
 from kb.answer.compose import NOT_FOUND, OLDER_VERSION, _add, _Composer, _continuations, _story, compose, compose_parts
 from kb.answer.question import (
@@ -22,7 +23,7 @@ from kb.answer.question import (
 )
 from kb.answer.score import Candidate
 from kb.answer.select import Retrieved, named_field, named_session, shares_word, topic_words
-from kb.answer.sentences import LIST_WORDS, Span, asks_heading, sentence_spans
+from kb.answer.sentences import LIST_WORDS, Span, asks_heading, heading_above, sentence_spans
 from kb.types import RELATED_HEADING, Filters, Hit
 from tests.conftest import write
 
@@ -1630,3 +1631,16 @@ def test_how_much_something_changed_is_answered_by_the_change(make_kb, corpus: P
     answer = ask(kb, "Hvor mye gikk avgangen blant de nyansatte i Råde kommune ned?", generator=False)
     assert answer.answered
     assert answer.text.splitlines()[1].startswith("- Andelen som slutter det første året, har gått ned")
+
+
+def test_the_end_of_the_section_before_a_chunk_carries_is_not_read_as_the_chunks_section() -> None:
+    # A chunk opens with the last sentence of the chunk before (the overlap); its own heading stands below it.
+    text = "• 96 prosent av ferieønskene ble innfridd.\n\nDette lærte vi\n\n• Start tidlig med ferien. Det er viktigst."
+    hit = Hit("1", text, "Rakkestad/erfaringer/årsturnus.pdf", 1.0, {"heading": "Dette lærte vi", "title": "Årsturnus"})
+    carried, lesson = sentence_spans(hit)[:2]
+    assert carried.display == "96 prosent av ferieønskene ble innfridd."
+    assert section_role(heading_above(text, carried.start, hit.heading)) == ""
+    assert section_role(heading_above(text, lesson.start, hit.heading)) == "lesson"
+    # A chunk that starts inside its own section keeps the chunk's heading for its first sentences.
+    own = "Vi innførte årsturnus.\n\nDet tok et år."
+    assert heading_above(own, 0, "Hva vi gjorde") == "Hva vi gjorde"

@@ -217,13 +217,22 @@ def heading_above(text: str, offset: int, default: str = "") -> str:
     for i in range(len(lines) - 1, -1, -1):
         line = lines[i]
         after = lines[i + 1] if i + 1 < len(lines) else following
-        if _HEADING.match(line) or (
-            line.strip()
-            and _is_heading(line, after, lines[i - 1] if i else "")
-            and not _field_line(line.strip(), "", "")
-        ):
+        if _is_heading_line(line, after, lines[i - 1] if i else ""):
             return line.strip().lstrip("#").strip()
+    # NOTE: a chunk opens with the last sentences of the chunk before it (ingest.chunking's overlap): when its
+    # own heading stands below `offset`, the text above that heading is the end of the section before, whose
+    # heading this chunk does not hold («• 96 prosent av ferieønskene ble innfridd.» above «Dette lærte vi» is
+    # a result, not a lesson).
+    if default and any(line.strip().lstrip("#").strip() == default.strip() for line in text[offset:].splitlines()[1:]):
+        return ""
     return default
+
+
+def _is_heading_line(line: str, after: str, before: str) -> bool:
+    """Whether a line of a chunk is a heading (a Markdown one, or a short line a loader set off as one)."""
+    return bool(_HEADING.match(line)) or (
+        bool(line.strip()) and _is_heading(line, after, before) and not _field_line(line.strip(), "", "")
+    )
 
 
 # Minutes list what a meeting agreed as actions: items under a heading that names them («Oppfølging og tiltak»,
