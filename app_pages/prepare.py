@@ -13,7 +13,7 @@ from kb.views import feedback, themes
 
 
 def page_prepare(kb: Any, documents: list[Any]) -> None:
-    """Forbered samling: who wrote about a theme, sessions over time, challenges, measures, open questions."""
+    """Forbered samling: who wrote about a theme, sessions over time, challenges, measures, lessons, open questions."""
     st.title("Forbered samling")
     st.caption("For fasilitatorer: se hva nettverket allerede vet om et tema, og last ned en temabrief.")
     choices = views.filter_choices(documents)
@@ -59,6 +59,10 @@ def page_prepare(kb: Any, documents: list[Any]) -> None:
         with right:
             st.subheader("Tiltak som er prøvd")
             findings_list(overview.measures, "Ingen tiltak er beskrevet i tekstene.", "m")
+
+        st.subheader("Erfaringer og råd")
+        st.caption("Fra avsnittene der kommunene skriver hva de lærte («Dette lærte vi», «Råd til andre»).")
+        findings_list(overview.lessons, "Ingen har skrevet hva de lærte om temaet ennå.", "l")
 
     st.subheader("Åpne spørsmål")
     if overview.questions:

@@ -126,6 +126,21 @@ def test_search_grouped_by_municipality(ingested: Settings) -> None:
     assert "Halden" in groups and "Læringsnettverket" in groups
 
 
+def test_search_by_part_of_the_text(ingested: Settings) -> None:
+    at = run_app()
+    at.text_input(key="query").set_value("heltid").run()
+    assert "Heltidskultur i helse og omsorg" in texts(at)
+    assert "Samling om heltidskultur" in texts(at)
+    part = next(m for m in at.sidebar.multiselect if m.label == "Del av teksten")
+    part.set_value(["result"]).run()
+    assert not at.exception
+    shown = texts(at)
+    assert "Heltidskultur i helse og omsorg" in shown  # its «Resultater»
+    assert "Samling om heltidskultur" not in shown  # the note has «Metoder» only
+    go_to(at, "Spør")  # an answer reads whole documents: no part filter there
+    assert "Del av teksten" not in [m.label for m in at.sidebar.multiselect]
+
+
 def test_search_without_hits_says_what_to_do(ingested: Settings) -> None:
     at = run_app()
     at.slider(key="years").set_value((2021, 2023)).run()  # no document is dated in these years
@@ -237,6 +252,8 @@ def test_prepare_session_page(ingested: Settings) -> None:
     assert "- **Halden**: Heltidskultur i helse og omsorg (erfaring)" in shown
     assert "Samling om heltidskultur" in shown
     assert "Hvordan får vi heltidskultur i barnehagen?" in shown
+    assert "Erfaringer og råd" in shown  # the mini corpus has no «Dette lærte vi»: the page says so
+    assert "Ingen har skrevet hva de lærte om temaet ennå." in shown
     assert at.get("download_button")
     assert "# Temabrief: heltidskultur" in shown
     at.text_input(key="theme_typed").set_value("kvantedatamaskiner").run()

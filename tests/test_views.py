@@ -207,6 +207,41 @@ def test_measures_tried_tell_what_each_municipality_did_and_what_came_of_it(make
     assert all(i > 1 for i in problem)  # the problem, if told, after what they did and what came of it
 
 
+def test_lessons_learned_are_what_members_wrote_they_learnt(make_kb, mini_corpus: Path) -> None:  # type: ignore[no-untyped-def]
+    write(
+        mini_corpus,
+        "Rakkestad/erfaringer/årsturnus.md",
+        """
+        # Årsturnus i Rakkestad
+
+        ## Hva vi gjorde
+        Vi innførte årsturnus for heltidskultur i sykehjemmet, med ferien lagt inn fra starten.
+
+        ## Resultater
+        Heltidsandelen økte fra 34 til 46 prosent, og 96 prosent av ferieønskene ble innfridd med årsturnus.
+
+        ## Dette lærte vi
+        - Start tidlig med ferieønsker. Årsturnus krever at ferie og høytider legges inn først.
+        - Heltidskultur er et lederansvar. Lederne må eie målet, ikke HR.
+        """,
+    )
+    kb = make_kb()
+    kb.ingest([mini_corpus])
+    overview = themes.theme_overview(kb, "årsturnus")
+    lessons = [f.text for f in overview.lessons]
+    assert "Start tidlig med ferieønsker. Årsturnus krever at ferie og høytider legges inn først." in lessons
+    assert all("46 prosent" not in text and "innførte" not in text for text in lessons)  # its other sections
+    assert {f.source for f in overview.lessons} == {"Rakkestad/erfaringer/årsturnus.md"}
+    brief = themes.theme_brief(overview, today=dt.date(2025, 1, 2))
+    told = brief.split("## Erfaringer og råd\n", 1)[1].split("\n## ", 1)[0]
+    assert "- Start tidlig med ferieønsker." in told and "(Rakkestad) [" in told
+    # Halden's case on the theme has no lessons section: its sentences do not stand in for one.
+    heltid = themes.theme_overview(kb, "heltidskultur")
+    assert "Halden" in heltid.municipalities
+    assert heltid.lessons[0].text == "Heltidskultur er et lederansvar. Lederne må eie målet, ikke HR."
+    assert {f.source for f in heltid.lessons} == {"Rakkestad/erfaringer/årsturnus.md"}
+
+
 def test_theme_overview_of_an_unknown_theme_is_empty(kb) -> None:  # type: ignore[no-untyped-def]
     overview = themes.theme_overview(kb, "kvantedatamaskiner")
     assert overview.is_empty

@@ -1,4 +1,4 @@
-"""Facilitator view of one theme: who wrote about it, related sessions, recurring challenges and measures.
+"""Facilitator view of one theme: who wrote about it, related sessions, challenges, measures and lessons.
 
 `theme_overview` gathers it from the knowledge base and the feedback log; `theme_brief` writes it as a
 one-page Markdown brief with numbered citations.
@@ -85,6 +85,7 @@ class ThemeOverview:
     challenges: list[Finding]
     measures: list[Finding]
     questions: list[FeedbackEntry] = field(default_factory=list)
+    lessons: list[Finding] = field(default_factory=list)  # what members advise, from their «Dette lærte vi»
 
     @property
     def is_empty(self) -> bool:
@@ -161,6 +162,34 @@ def measures_tried(kb: Any, theme: str) -> list[Finding]:
     ]
 
 
+def lessons_learned(kb: Any, theme: str, floor: float, *, k: int = 40, top: int = 5) -> list[Finding]:
+    """What the members say they learnt about a theme, best first.
+
+    The sentences of sections headed as lessons («Dette lærte vi», «Råd til andre», «Erfaringer»), from chunks
+    BM25 finds about the theme (a BM25 score of at least `floor`). The chunks are found by the roles ingest
+    stored (Filters.roles); a chunk may also hold the end of the section before, so each sentence is kept only
+    when its own section is a lesson (its heading, as the answer reads it). Sentences that name the theme come
+    first, then by the chunk's rank.
+    """
+    from ingest.roles import LESSON, section_role
+    from kb.answer.sentences import heading_above, sentence_spans
+
+    stems = query_stems(theme)
+    hits = kb.search(theme, k=k, filters=Filters(roles=(LESSON,)))
+    findings = []
+    seen: set[str] = set()
+    for rank, hit in enumerate(h for h in hits if h.bm25_score is not None and h.bm25_score >= floor):
+        for span in sentence_spans(hit):
+            text = span.display
+            if text in seen or section_role(heading_above(hit.text, span.start, hit.heading)) != LESSON:
+                continue
+            seen.add(text)
+            mentions = any(is_match(m.group(0), stems) for m in TOKEN.finditer(text))
+            score = float(mentions) + hit.score - 0.01 * rank
+            findings.append(Finding(text, hit.source, hit.title, hit.municipality, hit.page, score))
+    return _top(findings, top)
+
+
 def _top(findings: list[Finding], top: int) -> list[Finding]:
     per: dict[str, int] = defaultdict(int)
     out = []
@@ -212,6 +241,7 @@ def theme_overview(
     ordered = dict(sorted(municipalities.items(), key=lambda kv: (kv[0] == NETWORK, -len(kv[1]), kv[0])))
     challenges, _ = extract_findings(evidence, theme, top)
     measures = measures_tried(kb, theme)
+    lessons = lessons_learned(kb, theme, EVIDENCE_SHARE * top_bm25, k=k, top=top) if top_bm25 else []
     return ThemeOverview(
         theme=theme,
         documents=related,
@@ -220,6 +250,7 @@ def theme_overview(
         challenges=challenges,
         measures=measures,
         questions=open_questions(feedback, about=[theme]),
+        lessons=lessons,
     )
 
 
@@ -273,6 +304,7 @@ def theme_brief(overview: ThemeOverview, *, today: dt.date | None = None, max_it
     for heading, findings, empty in (
         ("Gjentakende utfordringer", overview.challenges, "Ingen utfordringer er beskrevet i tekstene."),
         ("Tiltak som er prøvd", overview.measures, "Ingen tiltak er beskrevet i tekstene."),
+        ("Erfaringer og råd", overview.lessons, "Ingen har skrevet hva de lærte om temaet ennå."),
     ):
         lines += ["", f"## {heading}"]
         if findings:
