@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ingest.roles import section_metadata, section_role
+from ingest.roles import section_metadata
 from ingest.types import Chunk, Scalar, Section
 
 # Abbreviations that end in a period without ending the sentence (bokmål and nynorsk).
@@ -202,7 +202,6 @@ def chunk_sections(
         meta: dict[str, Scalar] = {
             **metadata,
             "heading": heading,
-            "role": section_role(heading),
             **section_metadata(p.heading for p in group),
             "chunk_index": index,
             "char_start": group[0].start,
