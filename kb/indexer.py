@@ -197,14 +197,7 @@ def ingest(
                     is_update = entry is not None and digest not in entry.versions
                     (report.updated if is_update else report.added).append(source)
                     continue
-                prepared = prepare(
-                    ref,
-                    chunk_size=settings.chunk_size,
-                    overlap=settings.chunk_overlap,
-                    mask=mask,
-                    content_hash=digest,
-                    extra_metadata=extra_metadata,
-                )
+                prepared = _prepare(settings, ref, digest, mask, extra_metadata)
             except LoadError as exc:
                 report.skipped.append((source, str(exc)))
                 logger.warning("skipped %s: %s", source, exc)
@@ -316,6 +309,20 @@ def _masking_marker(kb: IngestTarget) -> Path:
     return kb.lexical_path.with_name(f"{kb.store.name}.masking")
 
 
+def _prepare(
+    settings: Settings, ref: FileRef, digest: str, mask: bool, extra_metadata: dict[str, str] | None
+) -> PreparedFile:
+    """One file read, masked and chunked as the settings say (ingest.pipeline.prepare)."""
+    return prepare(
+        ref,
+        chunk_size=settings.chunk_size,
+        overlap=settings.chunk_overlap,
+        mask=mask,
+        content_hash=digest,
+        extra_metadata=extra_metadata,
+    )
+
+
 def _mark_sections(
     kb: IngestTarget, ref: FileRef, digest: str, mask: bool, extra_metadata: dict[str, str] | None
 ) -> bool:
@@ -324,16 +331,8 @@ def _mark_sections(
     The file is read and chunked again, not embedded: the same version gives the same chunk ids. Returns whether
     any chunk was updated. A file that cannot be read now keeps its chunks as they are (it is unchanged).
     """
-    settings = kb.settings
     try:
-        prepared = prepare(
-            ref,
-            chunk_size=settings.chunk_size,
-            overlap=settings.chunk_overlap,
-            mask=mask,
-            content_hash=digest,
-            extra_metadata=extra_metadata,
-        )
+        prepared = _prepare(kb.settings, ref, digest, mask, extra_metadata)
     except (LoadError, OSError) as exc:
         logger.warning("could not mark the sections of %s: %s", ref.source, exc)
         return False
