@@ -32,6 +32,8 @@ from kb.answer.question import (
     OVERVIEW,
     RESULT,
     SHARE,
+    _stems,
+    bokmål_wording,
     counts_in,
     is_comparison,
     plain_wording,
@@ -596,3 +598,17 @@ def test_a_name_is_the_same_joined_by_a_hyphen_or_a_dash() -> None:
     assert _about(("Titius-Bodes lov",), sentence)  # asked with a hyphen, written with an en dash
     assert _about(("Titius–Bodes lov",), sentence.replace("–", "-"))
     assert not _about(("Titius-Bodes lov",), "I 1766 ble Bodes lov formulert.")  # another name is still another
+
+
+def test_a_nynorsk_question_is_worded_in_the_stores_words() -> None:
+    # The store writes bokmål, and one case in nynorsk («fleire lærlingar»).
+    stored = "Nettverket møtes fire ganger i året. Flere lærlinger i Halden. Fleire lærlingar i Hvaler. Sykefraværet."
+    idf = dict.fromkeys(_stems(stored), 1.0)
+    assert bokmål_wording("Kor ofte møtest nettverket?", idf) == "Hvor ofte møtes nettverket?"
+    assert bokmål_wording("Kva gjorde dei med sjukefråværet?", idf) == "Hva gjorde de med sykefraværet?"
+    # a word the store holds stays as written: the nynorsk case is met in its own words
+    assert bokmål_wording("Kva gjorde Hvaler for å få fleire lærlingar?", idf) == (
+        "Hva gjorde Hvaler for å få fleire lærlingar?"
+    )
+    # a bokmål question is left as it is, words the store lacks too
+    assert bokmål_wording("Hvor ofte møtes nettverket egentlig?", idf) == "Hvor ofte møtes nettverket egentlig?"

@@ -129,12 +129,13 @@ def _passages(retrieved: Retrieved) -> list[Hit]:
     return list(seen.values())
 
 
-def _generate(retrieved: Retrieved, generator: Generator, extractive: Answer) -> Answer:
+def _generate(question: str, retrieved: Retrieved, generator: Generator, extractive: Answer) -> Answer:
+    """The generator's answer to `question` (as the user wrote it: a nynorsk question is answered in nynorsk)."""
     from kb.answer.prompts import messages
 
     passages = _passages(retrieved)
     try:
-        text = generator.complete(messages(retrieved.question, passages))
+        text = generator.complete(messages(question, passages))
     except GeneratorError as exc:
         logger.warning("generator failed: %s", exc)
         return replace(extractive, notice=str(exc))
@@ -168,7 +169,7 @@ def ask(kb: Any, question: str, filters: Filters | None = None, *, generator: Ge
     chosen = _resolve(kb, generator)
     if chosen is None or not extractive.answered:
         return extractive
-    return _generate(retrieved, chosen, extractive)
+    return _generate(question, retrieved, chosen, extractive)
 
 
 class AnswerStream:

@@ -30,6 +30,7 @@ from kb.answer.question import (
     SessionAsked,
     _question_stems,
     _stems,
+    bokmål_wording,
     counts_in,
     last_named,
     named_municipalities,
@@ -454,6 +455,9 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
     """
     filters = filters or Filters()
     question, part = plain_wording(question), plain_wording(part)
+    # NOTE: a nynorsk question is searched for, compared with the sentences and counted for new words in the
+    # store's words (kb.answer.question.bokmål_wording); what it asks is read as written («kva tid» asks when).
+    wording = bokmål_wording(question, idf_table(kb)[0])
     docs = kb.documents()
     known = sorted({d.municipality for d in docs if d.municipality})
     newer = {d.source: d.superseded_by for d in docs if getattr(d, "superseded_by", "")}
@@ -493,9 +497,9 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
 
     def read(filters: Filters, mentioning: Sequence[str] = ()) -> Retrieved:
         if comparison:
-            hits = kb.search(question, k=COMPARE_PASSAGES, filters=filters, per_municipality=2)
+            hits = kb.search(wording, k=COMPARE_PASSAGES, filters=filters, per_municipality=2)
         else:
-            hits = kb.search(question, k=PASSAGES, filters=filters)
+            hits = kb.search(wording, k=PASSAGES, filters=filters)
         documents = focus(hits, comparison, newer)
         chunks = document_chunks(kb, hits, documents, fill=not comparison)
         # NOTE: the reader does not read a comparison: its combination is fitted on one question's sixteen likeliest
@@ -503,7 +507,12 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
         # not against the question (evalsets/nye-kommuner: Indre Østfold's measure gave way to Moss's staffing
         # forecast). The selector ranks there, with its own threshold.
         candidates = score_sentences(
-            kb, asked, chunks, ignore_words=ignore, per_municipality=4 if comparison else 0, read=not comparison
+            kb,
+            replace(asked, text=wording),
+            chunks,
+            ignore_words=ignore,
+            per_municipality=4 if comparison else 0,
+            read=not comparison,
         )
         if mentioning:  # the last municipality named before the sentence, in it or its paragraph, is the one asked
             candidates = [c for c in candidates if last_named(lead_in(c.span), known) in mentioning]
@@ -523,7 +532,7 @@ def retrieve(kb: Any, question: str, filters: Filters | None = None, part: str =
             min_score(kb),
             scope,
             comparison,
-            novelty(kb, question, ignore),
+            novelty(kb, wording, ignore),
             pool,
             absent=absent,
             members=tuple(m for m in known if m != NETWORK),
