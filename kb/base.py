@@ -233,7 +233,7 @@ class KnowledgeBase:
         dense: list[Hit] = []
         sparse: list[Hit] = []
         if mode in ("hybrid", "dense"):
-            vector = self.embed_query(query)
+            vector = self.embed_query(lexical.wording(query))  # a nynorsk query in the store's words
             if lexical.vectors is not None:
                 dense = lexical.dense_search(vector, candidates, filters)
             else:

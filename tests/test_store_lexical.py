@@ -43,3 +43,18 @@ def test_held_tells_which_stems_a_chunk_in_scope_has_also_inside_a_compound() ->
     assert index.held([turnover, mentor], Filters(municipalities=("Halden",))) == {mentor}  # Halden never writes it
     assert index.held([turnover], Filters(municipalities=("Sarpsborg",))) == {turnover}  # «turnoverarbeid» holds it
     assert index.held(["finnesikke"]) == frozenset()
+
+
+def test_a_nynorsk_query_is_embedded_in_the_words_the_index_holds() -> None:
+    from kb.store.chroma import Record
+
+    index = LexicalIndex.build(
+        [
+            Record("a", "Nettverket møtes fire ganger i året.", {"municipality": "Læringsnettverket"}),
+            Record("b", "Fleire lærlingar i helsearbeidarfaget.", {"municipality": "Hvaler"}),
+        ],
+        revision="1",
+    )
+    assert index.wording("Kor ofte møtest nettverket?") == "Hvor ofte møtes nettverket?"
+    assert index.wording("Kva gjorde dei for å få fleire lærlingar?") == "Hva gjorde de for å få fleire lærlingar?"
+    assert index.wording("Hvor ofte møtes nettverket?") == "Hvor ofte møtes nettverket?"

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 
-from kb.store.lexical import analyse, words
-from kb.store.nynorsk import bokmål_forms
+from kb.store.lexical import analyse, store_form, words
+from kb.store.lexical import bokmål_wording as store_wording
 from kb.types import MONTHS
 
 _COMPARE = re.compile(
@@ -104,28 +104,11 @@ def _stems(text: str) -> frozenset[str]:
     return frozenset(t for t in analyse(text, None) if len(t) > 1)
 
 
-_NYNORSK_QUESTION = re.compile(
-    r"\b(ikkje|kva|korleis|kven|kvifor|kvar|eg|dei|frå|ein|eit|kor|nokon|nokre|noko|gjer|fekk|gjekk|vart|vere|"
-    r"berre|utan|mykje)\b",
-    re.IGNORECASE,
-)
 # Nynorsk function words the search's stop list lacks: in a question they are not words the store never uses.
 # NOTE: not in the search's stop list: adding them (and «ei», «finst») there cost onboarding R@5 0.925 -> 0.908.
 _NYNORSK_STOP = frozenset({"frå", "berre", "utan", "vert", "vorte", "desse", "sjølv", "kor", "fekk", "gjer", "òg"})
 # The verbs a question asks a name with («hva heter programmet?», «kva heiter …», «hva kalles …»).
 NAMING_VERBS = ("heter", "heiter", "kalles", "kallast")
-
-
-def store_form(word: str, idf: Mapping[str, float]) -> str:
-    """The word, or its bokmål form (kb.store.nynorsk) when the store lacks the word and holds that form."""
-    stems = _stems(word)
-    if not stems or all(t in idf for t in stems):
-        return word
-    for form in bokmål_forms(word):
-        known = _stems(form)
-        if known and all(t in idf for t in known):
-            return form
-    return word
 
 
 def in_store_spelling(text: str, idf: Mapping[str, float], skip: Iterable[str] = ()) -> frozenset[str]:
@@ -139,47 +122,12 @@ def in_store_spelling(text: str, idf: Mapping[str, float], skip: Iterable[str] =
     out: set[str] = set()
     for word in words(text):
         if word not in _NYNORSK_STOP:
-            out |= set(_stems(store_form(word, idf))) - skipped
+            out |= set(_stems(store_form(word, idf.__contains__))) - skipped
     return frozenset(out)
 
 
-# Nynorsk question and function words in bokmål: stop words to the search, so no spelling rule needs them, but
-# the embedder reads them («Kor ofte møtest nettverket?» as «Hvor ofte møtes nettverket?»).
-_NYNORSK_FUNCTION_WORDS = {
-    "kor": "hvor",
-    "korleis": "hvordan",
-    "kva": "hva",
-    "kven": "hvem",
-    "kvifor": "hvorfor",
-    "kvar": "hvor",
-    "ikkje": "ikke",
-    "eg": "jeg",
-    "me": "vi",
-    "dei": "de",
-    "ein": "en",
-    "eit": "et",
-    "nokon": "noen",
-    "nokre": "noen",
-    "noko": "noe",
-    "berre": "bare",
-    "utan": "uten",
-    "vere": "være",
-    "gjer": "gjør",
-    "frå": "fra",
-    "desse": "disse",
-    "sjølv": "selv",
-    "òg": "også",
-}
-_WORD = re.compile(r"[\wæøåÆØÅ]+")
-
-
 def bokmål_wording(question: str, idf: Mapping[str, float]) -> str:
-    """A nynorsk question in the store's words, for the search and the embedder; other questions as given.
-
-    Each word the store lacks becomes its bokmål form when the store holds that (`store_form`), and the question
-    and function words become bokmål («Kor ofte møtest nettverket?» -> «Hvor ofte møtes nettverket?»): the
-    embedder met «kor» as nothing like «hvor». A word the store holds stays, so a nynorsk document is still met
-    in its own words.
+    """A nynorsk question in the words of the store whose stems `idf` holds (kb.store.lexical.bokmål_wording).
 
     NOTE: measured with `kb eval --answers`: evalsets/nynorsk.jsonl key facts 0.607 -> 0.643 (each fact 0.690 ->
     0.724), answered 0.929 and off-topic refused 1.000 unchanged; evalsets/naer-bom near misses refused 0.870 ->
@@ -189,18 +137,7 @@ def bokmål_wording(question: str, idf: Mapping[str, float]) -> str:
     differs as a word («fleire» -> «flere», kb.store.nynorsk's table) cost nye-kommuner 0.750 -> 0.708: the
     Hvaler case is written in nynorsk.
     """
-    if not _NYNORSK_QUESTION.search(question):
-        return question
-
-    def bokmål(match: re.Match[str]) -> str:
-        word = match.group(0)
-        lower = word.lower()
-        form = _NYNORSK_FUNCTION_WORDS.get(lower) or store_form(lower, idf)
-        if form == lower:
-            return word
-        return form.capitalize() if word[0].isupper() else form
-
-    return _WORD.sub(bokmål, question)
+    return store_wording(question, idf.__contains__)
 
 
 def _question_stems(question: str, idf: Mapping[str, float], ignore_words: Sequence[str]) -> frozenset[str]:

@@ -17,7 +17,6 @@ from ingest.metadata import NETWORK, named_as_municipalities
 from kb.answer.facts import RESULT_ROLE, figure_elsewhere, mentions_year, reports_baseline, states_day, unnamed
 from kb.answer.question import (
     _NETWORK_WORDS,
-    _NYNORSK_QUESTION,
     DATE,
     FIGURE,
     NAME,
@@ -63,7 +62,7 @@ from kb.answer.sentences import (
     sentence_spans,
 )
 from kb.store.lexical import analyse
-from kb.store.nynorsk import bokmål_forms
+from kb.store.nynorsk import NYNORSK_QUESTION, bokmål_forms
 from kb.types import Filters, Hit
 
 logger = logging.getLogger(__name__)
@@ -799,4 +798,4 @@ def novelty(kb: Any, question: str, ignore_words: Sequence[str] = ()) -> float:
     )
     # In a nynorsk question an unknown word is as likely a spelling the rules do not know («gjekk», «kvilt»)
     # as a topic the store lacks.
-    return share * NYNORSK_NOVELTY if _NYNORSK_QUESTION.search(question) else share
+    return share * NYNORSK_NOVELTY if NYNORSK_QUESTION.search(question) else share

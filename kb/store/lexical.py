@@ -18,7 +18,7 @@ import pickle
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from kb.store.chroma import Record
-from kb.store.nynorsk import bokmål_forms
+from kb.store.nynorsk import FUNCTION_WORDS, NYNORSK_QUESTION, bokmål_forms
 from kb.types import Filters, Hit, Scalar
 
 logger = logging.getLogger(__name__)
@@ -314,6 +314,44 @@ def in_bokmål(query: str, vocab: Any, decompounder: Decompounder | None) -> lis
     return out
 
 
+def _content_stems(text: str) -> list[str]:
+    return [t for t in analyse(text, None) if len(t) > 1]
+
+
+def store_form(word: str, holds: Callable[[str], bool]) -> str:
+    """The word, or its bokmål form (kb.store.nynorsk) when the store lacks the word and `holds` that form's stems."""
+    stems = _content_stems(word)
+    if not stems or all(holds(t) for t in stems):
+        return word
+    for form in bokmål_forms(word):
+        known = _content_stems(form)
+        if known and all(holds(t) for t in known):
+            return form
+    return word
+
+
+def bokmål_wording(question: str, holds: Callable[[str], bool]) -> str:
+    """A nynorsk question in the store's words, for the search and the embedder; other questions as given.
+
+    Each word the store lacks becomes its bokmål form when the store `holds` that (`store_form`), and the
+    question and function words become bokmål («Kor ofte møtest nettverket?» -> «Hvor ofte møtes nettverket?»):
+    the embedder met «kor» as nothing like «hvor». A word the store holds stays, so a nynorsk document is still
+    met in its own words.
+    """
+    if not NYNORSK_QUESTION.search(question):
+        return question
+
+    def bokmål(match: re.Match[str]) -> str:
+        word = match.group(0)
+        lower = word.lower()
+        form = FUNCTION_WORDS.get(lower) or store_form(lower, holds)
+        if form == lower:
+            return word
+        return form.capitalize() if word[0].isupper() else form
+
+    return _WORD.sub(bokmål, question)  # the search's words: «PPU-Y» and «60-åringane» are one word each
+
+
 def analyse(text: str, decompounder: Decompounder | None) -> list[str]:
     """Stemmed tokens of a text, with compound parts added after each compound."""
     tokens = words(text)
@@ -466,6 +504,18 @@ class LexicalIndex:
             scores = np.where(keep, scores, -np.inf)
         top = [i for i in _top(scores, k) if np.isfinite(scores[i])]
         return [self._hit(i, float(scores[i]), dense_score=float(scores[i])) for i in top]
+
+    def wording(self, query: str) -> str:
+        """A nynorsk query in the words this index holds (`bokmål_wording`), for the dense search's embedder.
+
+        NOTE: the index's words, as the BM25 side reads a nynorsk query by them (`in_bokmål`). Measured with
+        `kb eval --set evalsets/nynorsk.jsonl` (28 questions over corpus/): hybrid recall@5 0.885 -> 0.957, MRR
+        0.821 -> 0.893 (with only the question and function words in bokmål: recall@5 0.921). The own set is
+        unchanged (bokmål); naer-bom hybrid recall@5 0.947 -> 0.952; nye-kommuner (a nynorsk case among its
+        documents) hybrid unchanged, dense MRR 0.868 -> 0.896.
+        """
+        vocab = self.retriever.vocab_dict if self.retriever is not None else {}
+        return bokmål_wording(query, vocab.__contains__)
 
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
         """Top `k` chunks by BM25, filters applied to all chunks before ranking."""

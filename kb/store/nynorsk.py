@@ -72,3 +72,39 @@ def bokmål_forms(word: str) -> list[str]:
             if len(forms) >= _VARIANTS:
                 break
     return forms[1:_VARIANTS]
+
+
+# A question written in nynorsk: its question and function words («kva», «korleis», «ikkje», «dei»). «Kor» only
+# where it asks («Kor mange …», «…? Kor ofte …»): inside a bokmål sentence it is a choir («fasade og kor»).
+NYNORSK_QUESTION = re.compile(
+    r"\b(ikkje|kva|korleis|kven|kvifor|kvar|eg|dei|frå|ein|eit|nokon|nokre|noko|gjer|fekk|gjekk|vart|vere|"
+    r"berre|utan|mykje)\b|(?:^|[.?!,:;–]\s*)\W*kor\b",
+    re.IGNORECASE,
+)
+# Nynorsk question and function words in bokmål: stop words to the search, so no spelling rule needs them, but
+# the embedder reads them («Kor ofte møtest nettverket?» as «Hvor ofte møtes nettverket?»).
+FUNCTION_WORDS = {
+    "kor": "hvor",
+    "korleis": "hvordan",
+    "kva": "hva",
+    "kven": "hvem",
+    "kvifor": "hvorfor",
+    "kvar": "hvor",
+    "ikkje": "ikke",
+    "eg": "jeg",
+    "me": "vi",
+    "dei": "de",
+    "ein": "en",
+    "eit": "et",
+    "nokon": "noen",
+    "nokre": "noen",
+    "noko": "noe",
+    "berre": "bare",
+    "utan": "uten",
+    "vere": "være",
+    "gjer": "gjør",
+    "frå": "fra",
+    "desse": "disse",
+    "sjølv": "selv",
+    "òg": "også",
+}
