@@ -130,7 +130,7 @@ def _passages(retrieved: Retrieved) -> list[Hit]:
 
 
 def _generate(question: str, retrieved: Retrieved, generator: Generator, extractive: Answer) -> Answer:
-    """The generator's answer to `question` (as the user wrote it: a nynorsk question is answered in nynorsk)."""
+    """The generator's answer to `question` as the user wrote it (the search reads it in the store's words)."""
     from kb.answer.prompts import messages
 
     passages = _passages(retrieved)
