@@ -74,7 +74,9 @@ def test_nynorsk_questions_are_answered_like_bokmål_ones(corpus_kb) -> None:  #
     result = evaluate_answers(corpus_kb, rows)
     assert result["answered"] >= 0.92  # measured 0.964 (27 of 28); before nynorsk was read, 0.464 (13 of 28)
     assert result["refused"] == 1.0  # 5 of 5
-    assert result["facts"] >= 0.46  # measured 0.500 (14 of 28) since the search reads nynorsk words (round ten)
+    # measured 0.643 (18 of 28) since a nynorsk question is searched for in the store's words (round twenty-two of
+    # #18); 0.500 when the search began to read nynorsk words (round ten)
+    assert result["facts"] >= 0.60
     assert result["verbatim"] == 1.0
 
 
@@ -84,7 +86,7 @@ def test_a_fact_the_base_does_not_hold_is_not_answered(corpus_kb) -> None:  # ty
     from kb.evaluate.answers import evaluate_answers, load_questions
 
     result = evaluate_answers(corpus_kb, load_questions([ev.DEFAULT_SET.parent / "naer-bom" / "questions.jsonl"]))
-    assert result["near_miss_refused"] >= 0.85  # target, met: 0.870 (40 of 46) in round nineteen; 0 of 46 before #18
+    assert result["near_miss_refused"] >= 0.85  # target, met: 0.891 (41 of 46) in round twenty-two; 0 before #18
     assert result["answered"] >= 0.95  # target, met: 48 of 48
     assert result["verbatim"] == 1.0
 
