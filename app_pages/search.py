@@ -44,22 +44,26 @@ def page_search(kb: Any, filters: Filters) -> None:
         for municipality, group in groups.items():
             st.subheader(municipality)
             for n, hit in enumerate(group):
-                hit_card(hit, query, f"{municipality}-{n}-{hit.id}")
+                hit_card(hit, query, f"{municipality}-{n}-{hit.id}", filters.roles)
     else:
         st.caption(f"{len(hits)} dokumenter ({elapsed:.2f} s)")
         for n, hit in enumerate(hits):
-            hit_card(hit, query, f"{n}-{hit.id}")
+            hit_card(hit, query, f"{n}-{hit.id}", filters.roles)
 
 
-def hit_card(hit: Hit, query: str, key: str) -> None:
-    """One search result: title, place, type, date, page and the passage with the query words marked."""
+def hit_card(hit: Hit, query: str, key: str, roles: tuple[str, ...] = ()) -> None:
+    """One search result: title, place, type, date, page and the passage with the query words marked.
+
+    With a part of the text asked for («Del av teksten»), the passage starts where that part does.
+    """
     with st.container(border=True):
         st.markdown(f"**{views.escape_markdown(hit.title or hit.source)}**")
         line = views.meta_line(hit.metadata)
         if hit.superseded:
             line += " · eldre versjon (det finnes en nyere)"
         st.caption(line)
-        st.markdown(views.highlight(views.excerpt(hit.text, query), query), unsafe_allow_html=True)
+        passage = views.excerpt(views.part_text(hit, roles), query)
+        st.markdown(views.highlight(passage, query), unsafe_allow_html=True)
         st.button(
             "Åpne kilde",
             key=f"open-{key}",

@@ -41,6 +41,9 @@ def test_search_by_part_of_the_text(mini_corpus: Path) -> None:
         "Halden/erfaringer/heltidskultur.md",
         "Sarpsborg/erfaringer/introduksjonsprogram.md",
     }
+    # the snippet starts where the part does: the case's «Resultater», not its «Utfordringen»
+    shown = run("search", "heltid", "--part", "resultat", "--municipality", "Halden")
+    assert "   Heltidsandelen økte til 52 prosent på to år." in shown and "lav heltidsandel" not in shown
     goals = json.loads(run("search", "lærlinger", "--part", "mål", "--json"))
     assert goals and all("/strategier/" in h["source"] for h in goals)
     wrong = CliRunner().invoke(cli, ["search", "heltid", "--part", "konklusjon"])

@@ -112,7 +112,7 @@ def search(
         for name, members in groups.items():
             click.secho(f"\n{name}", bold=True)
             for hit in members:
-                _print_hit(hit)
+                _print_hit(hit, filters.roles)
         return
     if json_:
         click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
@@ -121,15 +121,18 @@ def search(
         click.echo("Ingen treff.")
     for rank, hit in enumerate(hits, start=1):
         click.echo(f"{rank}. ", nl=False)
-        _print_hit(hit)
+        _print_hit(hit, filters.roles)
 
 
-def _print_hit(hit: Any) -> None:
+def _print_hit(hit: Any, roles: tuple[str, ...] = ()) -> None:
+    """A hit's title line, place and score, and its first 300 characters (of the part asked for, with `--part`)."""
+    from kb.views.display import part_text
+
     where = f"{hit.source}" + (f", s. {hit.page}" if hit.page else "")
     old = "  [eldre versjon]" if hit.superseded else ""
     click.secho(f"{hit.title} – {hit.municipality} ({hit.doc_type}, {hit.date or 'udatert'}){old}", bold=True)
     click.echo(f"   {where}  score {hit.score:.3f}")
-    snippet = " ".join(hit.text.split())
+    snippet = " ".join(part_text(hit, roles).split())
     click.echo(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}")
 
 

@@ -115,6 +115,23 @@ def matched_words(text: str, query: str) -> list[str]:
     return [m.group(0) for m in TOKEN.finditer(text) if stems and is_match(m.group(0), stems)]
 
 
+def part_text(hit: Any, roles: Sequence[str]) -> str:
+    """The hit's text from its first sentence in a section with one of `roles` (a search by part of the text).
+
+    A chunk opens with the end of the chunk before it, and a short section shares a chunk with the next one: a
+    search for «resultat» would otherwise show the measures first. The whole text when no role is asked or found.
+    """
+    if not roles:
+        return str(hit.text)
+    from ingest.roles import section_role
+    from kb.answer.sentences import heading_above, sentence_spans
+
+    for span in sentence_spans(hit):
+        if section_role(heading_above(hit.text, span.start, hit.heading)) in roles:
+            return str(hit.text[span.start :])
+    return str(hit.text)
+
+
 def excerpt(text: str, query: str, width: int = 450) -> str:
     """About `width` characters of `text` around the first query word, cut at word boundaries."""
     text = text.strip()
