@@ -1633,7 +1633,7 @@ def test_how_much_something_changed_is_answered_by_the_change(make_kb, corpus: P
     assert answer.text.splitlines()[1].startswith("- Andelen som slutter det første året, har gått ned")
 
 
-def test_the_end_of_the_section_before_a_chunk_carries_is_not_read_as_the_chunks_section() -> None:
+def test_the_end_of_the_section_before_a_chunk_carries_is_not_read_as_the_chunks_section(kb) -> None:  # type: ignore[no-untyped-def]
     # A chunk opens with the last sentence of the chunk before (the overlap); its own heading stands below it.
     text = "• 96 prosent av ferieønskene ble innfridd.\n\nDette lærte vi\n\n• Start tidlig med ferien. Det er viktigst."
     hit = Hit("1", text, "Rakkestad/erfaringer/årsturnus.pdf", 1.0, {"heading": "Dette lærte vi", "title": "Årsturnus"})
@@ -1641,6 +1641,12 @@ def test_the_end_of_the_section_before_a_chunk_carries_is_not_read_as_the_chunks
     assert carried.display == "96 prosent av ferieønskene ble innfridd."
     assert section_role(heading_above(text, carried.start, hit.heading)) == ""
     assert section_role(heading_above(text, lesson.start, hit.heading)) == "lesson"
+    # The answer reads the sentences' roles the same way: the carried result is no lesson.
+    roles = {c.span.display: c.role for c in score_sentences(kb, "Hva lærte Rakkestad om ferien?", [hit])}
+    assert roles == {
+        "96 prosent av ferieønskene ble innfridd.": "",
+        "Start tidlig med ferien. Det er viktigst.": "lesson",
+    }
     # A chunk that starts inside its own section keeps the chunk's heading for its first sentences.
     own = "Vi innførte årsturnus.\n\nDet tok et år."
     assert heading_above(own, 0, "Hva vi gjorde") == "Hva vi gjorde"

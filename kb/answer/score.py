@@ -30,7 +30,7 @@ from kb.answer.question import (
 )
 from kb.answer.reader import Combination, Reader, load_combination, load_reader, logit
 from kb.answer.selector import features, load_selector
-from kb.answer.sentences import Span, heading_above, opening_heading, sentence_spans, title_line
+from kb.answer.sentences import Span, opening_heading, section_heading, sentence_spans, title_line
 from kb.config import DEFAULT_MODEL
 from kb.store.lexical import Decompounder
 from kb.store.sentence_cache import SentenceVectors
@@ -467,10 +467,9 @@ def score_sentences(
         text = span.display
         if span.hit.id not in about:  # stemmed once per chunk, not once per sentence
             about[span.hit.id] = _about(asked.names, f"{span.hit.text} {span.hit.heading} {span.hit.title}")
-        heading = heading_above(span.hit.text, span.start, "")
         # NOTE: from the heading, not the role stored with the chunk at ingest: a store keeps the roles of the
         # rules it was built with, and the heading gives the same role under today's rules without re-ingesting.
-        role = sentence_role(text, heading or span.hit.heading)
+        role = sentence_role(text, section_heading(span))
         items = asked_items(asked, _answering_part(span, q_stems, idf, unseen))
         values = features(
             asked,

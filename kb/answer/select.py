@@ -54,11 +54,11 @@ from kb.answer.score import (
 from kb.answer.sentences import (
     Span,
     asks_heading,
-    heading_above,
     in_head,
     is_action,
     lead_in,
     opening_heading,
+    section_heading,
     sentence_spans,
 )
 from kb.store.lexical import analyse
@@ -672,7 +672,7 @@ def topic_words(kb: Any, question: str, docs: Sequence[Any], ignore_words: Seque
 
 def _said_around(span: Span) -> str:
     """A sentence with what it stands under: its paragraph so far, its section's heading, its document's title."""
-    return f"{span.hit.title} {heading_above(span.hit.text, span.start, span.hit.heading)} {lead_in(span)}"
+    return f"{span.hit.title} {section_heading(span)} {lead_in(span)}"
 
 
 def shares_word(words: frozenset[str], text: str) -> bool:

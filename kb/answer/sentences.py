@@ -228,6 +228,14 @@ def heading_above(text: str, offset: int, default: str = "") -> str:
     return default
 
 
+def section_heading(span: Span) -> str:
+    """The heading of the section the sentence stands in: the nearest above it, else its chunk's own heading.
+
+    "" for the end of the section before that a chunk opens with (`heading_above`).
+    """
+    return heading_above(span.hit.text, span.start, span.hit.heading)
+
+
 def _is_heading_line(line: str, after: str, before: str) -> bool:
     """Whether a line of a chunk is a heading (a Markdown one, or a short line a loader set off as one)."""
     return bool(_HEADING.match(line)) or (
@@ -255,8 +263,7 @@ def is_action(span: Span) -> bool:
     """
     if not span.item:
         return False
-    heading = heading_above(span.hit.text, span.start, span.hit.heading)
-    return bool(_ACTION_HEADING.search(heading) or _DEADLINE.search(span.display))
+    return bool(_ACTION_HEADING.search(section_heading(span)) or _DEADLINE.search(span.display))
 
 
 def title_line(span: Span) -> str:

@@ -124,10 +124,10 @@ def part_text(hit: Any, roles: Sequence[str]) -> str:
     if not roles:
         return str(hit.text)
     from ingest.roles import section_role
-    from kb.answer.sentences import heading_above, sentence_spans
+    from kb.answer.sentences import section_heading, sentence_spans
 
     for span in sentence_spans(hit):
-        if section_role(heading_above(hit.text, span.start, hit.heading)) in roles:
+        if section_role(section_heading(span)) in roles:
             return str(hit.text[span.start :])
     return str(hit.text)
 

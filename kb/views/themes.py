@@ -172,7 +172,7 @@ def lessons_learned(kb: Any, theme: str, floor: float, *, k: int = 40, top: int 
     first, then by the chunk's rank.
     """
     from ingest.roles import LESSON, section_role
-    from kb.answer.sentences import heading_above, sentence_spans
+    from kb.answer.sentences import section_heading, sentence_spans
 
     stems = query_stems(theme)
     hits = kb.search(theme, k=k, filters=Filters(roles=(LESSON,)))
@@ -181,7 +181,7 @@ def lessons_learned(kb: Any, theme: str, floor: float, *, k: int = 40, top: int 
     for rank, hit in enumerate(h for h in hits if h.bm25_score is not None and h.bm25_score >= floor):
         for span in sentence_spans(hit):
             text = span.display
-            if text in seen or section_role(heading_above(hit.text, span.start, hit.heading)) != LESSON:
+            if text in seen or section_role(section_heading(span)) != LESSON:
                 continue
             seen.add(text)
             mentions = any(is_match(m.group(0), stems) for m in TOKEN.finditer(text))
